@@ -1,0 +1,76 @@
+# bindery's developer entry points. `make help` lists them.
+
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+# The checksum database does not know some kcp-dev and multicluster-runtime versions served here.
+export GONOSUMDB ?= github.com/kcp-dev,sigs.k8s.io/multicluster-runtime
+
+GO ?= go
+CONTROLLER_GEN ?= $(GO) run sigs.k8s.io/controller-tools/cmd/controller-gen@v0.20.0
+E2E_TIMEOUT ?= 60m
+KCP_PORT ?= 6443
+STATE_DIR ?= .bindery
+
+# Every package except the e2e suites, which need real servers.
+UNIT_PKGS = $(shell $(GO) list ./... | grep -v '/test/e2e/')
+CMDS = $(notdir $(wildcard cmd/*))
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+.PHONY: build
+build: ## build every cmd/ binary into bin/
+	@mkdir -p bin
+	@for cmd in $(CMDS); do echo ">>> go build ./cmd/$$cmd -> bin/$$cmd"; $(GO) build -o bin/$$cmd ./cmd/$$cmd; done
+
+.PHONY: tools
+tools: ## build kcp, kube-apiserver, etcd and kubectl from pinned modules (cached per user)
+	@hack/tools.sh
+
+.PHONY: test
+test: tools test-unit test-e2e ## unit and e2e tests (builds the tools first when missing)
+
+.PHONY: test-unit
+test-unit: ## unit tests (no servers)
+	$(GO) test -race $(UNIT_PKGS)
+
+.PHONY: test-e2e
+test-e2e: ## e2e tests against real kcp and kube-apiservers (needs make tools)
+	$(GO) test -count=1 -timeout $(E2E_TIMEOUT) ./test/e2e/...
+
+.PHONY: bench
+bench: ## benchmarks (see docs/performance.md)
+	$(GO) test -run '^$$' -bench . -benchmem $(UNIT_PKGS)
+
+.PHONY: generate
+generate: ## deepcopy code and CRDs from apis/ (controller-gen, pinned)
+	@if compgen -G 'apis/*/*/*.go' >/dev/null; then \
+		$(CONTROLLER_GEN) object paths=./apis/... && \
+		$(CONTROLLER_GEN) crd paths=./apis/... output:crd:dir=deploy/crd; \
+	else echo "no API types under apis/ yet"; fi
+
+.PHONY: verify
+verify: ## gofmt, go vet, go.mod tidy, generated code up to date
+	@echo ">>> gofmt"; out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "not gofmt'ed:"; echo "$$out"; exit 1; fi
+	@echo ">>> go vet"; $(GO) vet ./...
+	@echo ">>> go mod tidy"; $(GO) mod tidy -diff
+	@echo ">>> generated code"; $(MAKE) --no-print-directory generate; \
+		if [ -n "$$(git status --porcelain -- apis deploy/crd)" ]; then \
+		echo "generated code is out of date; run make generate and commit:"; git status --porcelain -- apis deploy/crd; exit 1; fi
+
+.PHONY: run
+run: tools ## start kcp and a provider cluster in the background (state in .bindery/)
+	@$(GO) build -o bin/localenv ./hack/localenv
+	@bin/localenv start --state $(STATE_DIR) --kcp-port $(KCP_PORT)
+
+.PHONY: stop
+stop: ## stop what make run started
+	@$(GO) build -o bin/localenv ./hack/localenv
+	@bin/localenv stop --state $(STATE_DIR)
+
+.PHONY: clean
+clean: stop ## stop the environment, remove bin/ and .bindery/ (the tool cache stays)
+	rm -rf bin $(STATE_DIR)

@@ -1,0 +1,7 @@
+// Package framework is the e2e test framework: every e2e test package runs its tests against one
+// real kcp process started in TestMain (see Main), creates its own uniquely named workspaces in it
+// (NewWorkspace), and starts real kube-apiservers for provider and consumer clusters (StartKube).
+//
+// Tests share the kcp process but never each other's workspaces, so they can run in parallel.
+// When a server binary is missing, the package fails at once and says to run `make tools`.
+package framework

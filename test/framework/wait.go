@@ -1,0 +1,36 @@
+package framework
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/util/wait"
+)
+
+// Context returns a context that is cancelled when the test ends.
+func Context(t testing.TB) context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// Condition reports whether what a test waits for is true; detail says what it saw instead, and an
+// error is treated as "not yet" (servers answer with errors while things settle).
+type Condition func(ctx context.Context) (done bool, detail string, err error)
+
+// WaitFor polls cond every 100 ms until it is true and fails the test after timeout, naming
+// what it waited for and the last detail or error it saw.
+func WaitFor(t testing.TB, timeout time.Duration, what string, cond Condition) {
+	t.Helper()
+	var lastDetail string
+	var lastErr error
+	err := wait.PollUntilContextTimeout(Context(t), 100*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		done, detail, err := cond(ctx)
+		lastDetail, lastErr = detail, err
+		return err == nil && done, nil
+	})
+	if err != nil {
+		t.Fatalf("timed out after %s waiting for %s (last seen: %q, last error: %v)", timeout, what, lastDetail, lastErr)
+	}
+}
