@@ -11,7 +11,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cache=${BINDERY_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/bindery/tools}
 links="$root/bin/tools"
 export GONOSUMDB=${GONOSUMDB:-github.com/kcp-dev,sigs.k8s.io/multicluster-runtime}
-export CGO_ENABLED=0 GOFLAGS=-mod=readonly
+export CGO_ENABLED=0 GOFLAGS="-mod=readonly -buildvcs=false"
 
 # module_version prints the version a tool module requires of a module.
 module_version() { (cd "$1" && go list -m -f '{{.Version}}' "$2"); }
@@ -52,7 +52,7 @@ build_tool() {
   if [ -z "$missing" ]; then
     echo ">>> $name $version: cached in $target"
   else
-    echo ">>> $name $version: building$missing from pinned Go modules (hack/tools/$name)"
+    echo ">>> $name $version: building$missing from pinned Go modules (hack/tools/$(basename "$dir"))"
     echo "    not in the cache yet; a cold build takes $estimate on 2 cores and is reused afterwards"
     local tmp="$target.tmp.$$"
     mkdir -p "$tmp"

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/bindery-dev/bindery/test/servers"
 )
@@ -22,6 +23,7 @@ func serve(opts options) error {
 	defer os.Remove(state.pidFile())
 
 	fmt.Printf("starting kcp on 127.0.0.1:%d (ready in about 25 s; log: %s)\n", opts.kcpPort, state.kcpLog())
+	done := reportProgress("kcp")
 	kcp, err := servers.StartKCP(ctx, servers.KCPOptions{
 		RootDir:        state.kcpDir(),
 		SecurePort:     opts.kcpPort,
@@ -29,8 +31,9 @@ func serve(opts options) error {
 		EtcdPeerPort:   opts.kcpPort + 2,
 		LogPath:        state.kcpLog(),
 	})
+	done()
 	if err != nil {
-		return fmt.Errorf("starting kcp (is port %d free? choose another with KCP_PORT=...): %w", opts.kcpPort, err)
+		return fmt.Errorf("starting kcp (KCP_PORT=... picks other ports): %w", err)
 	}
 	defer func() { fmt.Println("stopping kcp"); kcp.Stop() }()
 	if err := copyFile(kcp.AdminKubeconfigPath(), state.kcpKubeconfig()); err != nil {
@@ -39,7 +42,9 @@ func serve(opts options) error {
 	fmt.Printf("kcp is ready: %s\n", state.kcpKubeconfig())
 
 	fmt.Println("starting the provider cluster (kube-apiserver + etcd)")
+	done = reportProgress("the provider cluster")
 	provider, err := servers.StartKube(servers.KubeOptions{EtcdDataDir: state.providerEtcd()})
+	done()
 	if err != nil {
 		return err
 	}
@@ -81,4 +86,24 @@ Next steps (kubectl v1.35 is in bin/tools):
 
 Stop everything with: make stop (data stays in %[1]s/ for the next make run)
 `, state, kcp.AdminConfig().Host, state.kcpKubeconfig(), state.kcpLog(), provider.Config().Host, state.providerKubeconfig())
+}
+
+// reportProgress prints a line every 10 s until the returned function is called, so a slow start
+// never looks hung.
+func reportProgress(what string) (done func()) {
+	stop := make(chan struct{})
+	start := time.Now()
+	go func() {
+		ticker := time.NewTicker(10 * time.Second)
+		defer ticker.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-ticker.C:
+				fmt.Printf("  ... still starting %s (%s)\n", what, time.Since(start).Round(time.Second))
+			}
+		}
+	}()
+	return func() { close(stop) }
 }

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -133,6 +134,10 @@ func (k *KCP) waitReady(ctx context.Context) error {
 	for {
 		select {
 		case <-k.exited:
+			if strings.Contains(k.LogTail(50), "address already in use") {
+				return fmt.Errorf("kcp exited: one of its ports (%d, %d, %d) is already in use",
+					k.opts.SecurePort, k.opts.EtcdClientPort, k.opts.EtcdPeerPort)
+			}
 			return fmt.Errorf("kcp exited: %v", k.exitErr)
 		case <-ctx.Done():
 			return fmt.Errorf("%w (last check: %v)", ctx.Err(), lastErr)
@@ -145,14 +150,17 @@ func (k *KCP) waitReady(ctx context.Context) error {
 }
 
 func (k *KCP) checkReady(ctx context.Context) error {
-	if k.admin == nil {
-		cfg, err := loadBaseConfig(k.AdminKubeconfigPath())
-		if err != nil {
-			return err
-		}
-		k.admin = cfg
+	// Read the kubeconfig on every check: when kcp restarts on an existing root directory it
+	// rewrites admin.kubeconfig with a new token, and the old file answers 401 until then.
+	cfg, err := loadBaseConfig(k.AdminKubeconfigPath())
+	if err != nil {
+		return err
 	}
-	return probe(ctx, k.admin, "/readyz")
+	if err := probe(ctx, cfg, "/readyz"); err != nil {
+		return err
+	}
+	k.admin = cfg
+	return nil
 }
 
 // loadBaseConfig reads a kubeconfig and strips any /clusters/<name> path from its server,
