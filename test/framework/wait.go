@@ -2,10 +2,14 @@ package framework
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/util/wait"
+	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 // Context returns a context that is cancelled when the test ends.
@@ -33,4 +37,21 @@ func WaitFor(t testing.TB, timeout time.Duration, what string, cond Condition) {
 	if err != nil {
 		t.Fatalf("timed out after %s waiting for %s (last seen: %q, last error: %v)", timeout, what, lastDetail, lastErr)
 	}
+}
+
+// CreateWhenServed creates obj, retrying while its API is not served yet: an Established CRD or a
+// Bound APIBinding reaches discovery a moment later.
+func CreateWhenServed(t testing.TB, c ctrlclient.Client, obj ctrlclient.Object) {
+	t.Helper()
+	what := fmt.Sprintf("%s %s to be created", obj.GetObjectKind().GroupVersionKind().Kind, obj.GetName())
+	WaitFor(t, time.Minute, what, func(ctx context.Context) (bool, string, error) {
+		err := c.Create(ctx, obj)
+		if meta.IsNoMatchError(err) || apierrors.IsNotFound(err) {
+			return false, err.Error(), nil
+		}
+		if err != nil {
+			t.Fatalf("creating %s: %v", obj.GetName(), err)
+		}
+		return true, "", nil
+	})
 }

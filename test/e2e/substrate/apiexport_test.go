@@ -55,9 +55,7 @@ func TestAPIExportThroughVirtualWorkspace(t *testing.T) {
 			"metadata":   map[string]any{"name": "w", "namespace": "default"},
 			"spec":       map[string]any{"size": "small"},
 		}}
-		if err := consumer.Client.Create(ctx, widget); err != nil {
-			t.Fatalf("creating a widget in %s: %v", consumer.Path, err)
-		}
+		framework.CreateWhenServed(t, consumer.Client, widget)
 		secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "creds", Namespace: "default"}}
 		if err := consumer.Client.Create(ctx, secret); err != nil {
 			t.Fatalf("creating a secret in %s: %v", consumer.Path, err)

@@ -62,9 +62,7 @@ func TestKubeClusterServesCRD(t *testing.T) {
 		"metadata":   map[string]any{"name": "orders", "namespace": "default"},
 		"spec":       map[string]any{"engine": "postgres"},
 	}}
-	if err := client.Create(ctx, db); err != nil {
-		t.Fatalf("creating a Database: %v", err)
-	}
+	framework.CreateWhenServed(t, client, db)
 	got := &unstructured.Unstructured{}
 	got.SetGroupVersionKind(db.GroupVersionKind())
 	if err := client.Get(ctx, ctrlclient.ObjectKeyFromObject(db), got); err != nil {
