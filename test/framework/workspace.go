@@ -10,6 +10,7 @@ import (
 	"github.com/kcp-dev/logicalcluster/v3"
 	corev1alpha1 "github.com/kcp-dev/sdk/apis/core/v1alpha1"
 	tenancyv1alpha1 "github.com/kcp-dev/sdk/apis/tenancy/v1alpha1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilrand "k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/client-go/rest"
@@ -26,6 +27,25 @@ type Workspace struct {
 	Config *rest.Config
 	// Client is a controller-runtime client for Config with the framework's Scheme.
 	Client ctrlclient.Client
+
+	parent ctrlclient.Client
+	name   string
+}
+
+// Delete deletes the workspace (kcp then removes its logical cluster) and waits until it is gone.
+func (w *Workspace) Delete(t testing.TB) {
+	t.Helper()
+	ws := &tenancyv1alpha1.Workspace{ObjectMeta: metav1.ObjectMeta{Name: w.name}}
+	if err := w.parent.Delete(Context(t), ws); err != nil {
+		t.Fatalf("deleting workspace %s: %v", w.Path, err)
+	}
+	WaitFor(t, 2*time.Minute, fmt.Sprintf("workspace %s to be gone", w.Path), func(ctx context.Context) (bool, string, error) {
+		err := w.parent.Get(ctx, ctrlclient.ObjectKeyFromObject(ws), ws)
+		if apierrors.IsNotFound(err) {
+			return true, "", nil
+		}
+		return false, fmt.Sprintf("phase %q", ws.Status.Phase), err
+	})
 }
 
 // WorkspaceOption customises NewWorkspace.
@@ -87,6 +107,8 @@ func NewWorkspace(t testing.TB, prefix string, opts ...WorkspaceOption) *Workspa
 		Cluster: logicalcluster.Name(ws.Spec.Cluster),
 		Config:  cfg,
 		Client:  NewClient(t, cfg),
+		parent:  parent,
+		name:    ws.Name,
 	}
 }
 

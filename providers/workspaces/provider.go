@@ -1,0 +1,138 @@
+package workspaces
+
+import (
+	"context"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/go-logr/logr"
+	"github.com/kcp-dev/logicalcluster/v3"
+	"github.com/kcp-dev/sdk/apis/core"
+	corev1alpha1 "github.com/kcp-dev/sdk/apis/core/v1alpha1"
+	tenancyv1alpha1 "github.com/kcp-dev/sdk/apis/tenancy/v1alpha1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/cluster"
+	"sigs.k8s.io/multicluster-runtime/pkg/multicluster"
+
+	"github.com/bindery-dev/bindery/providers/apiexport"
+	"github.com/bindery-dev/bindery/providers/internal/fleet"
+)
+
+var (
+	_ multicluster.Provider         = &Provider{}
+	_ multicluster.ProviderRunnable = &Provider{}
+)
+
+// Options configure the provider. Zero values are defaulted; empty filters match everything.
+type Options struct {
+	// Scheme knows the types controllers use (default: apiexport.DefaultScheme()).
+	Scheme *runtime.Scheme
+	// WorkspaceTypes keeps only workspaces of these types, written as <type's workspace
+	// path>:<type name>, e.g. "root:universal".
+	WorkspaceTypes []string
+	// PathPrefix keeps only the workspace at this path and those below it, e.g. root:org.
+	PathPrefix logicalcluster.Path
+	// LabelSelector keeps only workspaces whose LogicalCluster object matches.
+	LabelSelector labels.Selector
+	// IncludeSystem also engages kcp's system:* logical clusters.
+	IncludeSystem bool
+	// Backoff paces retries while kcp does not serve yet.
+	Backoff wait.Backoff
+	Log     logr.Logger
+}
+
+// Provider engages the Ready workspaces that pass the filters.
+type Provider struct {
+	cfg    *rest.Config
+	engine *fleet.Engine
+}
+
+// New returns a provider for the kcp server cfg points at; a /clusters/<workspace> suffix of
+// cfg.Host is ignored, the provider always watches /clusters/*.
+func New(cfg *rest.Config, opts Options) (*Provider, error) {
+	if opts.Scheme == nil {
+		opts.Scheme = apiexport.DefaultScheme()
+	}
+	if opts.Log.GetSink() == nil {
+		opts.Log = logr.Discard()
+	}
+	engine, err := fleet.NewEngine(fleet.Options{
+		Scheme:        opts.Scheme,
+		ObjectToWatch: &corev1alpha1.LogicalCluster{},
+		Accept:        Filter(opts),
+		PathSource:    &corev1alpha1.LogicalCluster{},
+		Backoff:       opts.Backoff,
+		Log:           opts.Log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	base, err := serverConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Provider{cfg: base, engine: engine}, nil
+}
+
+// serverConfig strips the /clusters/... path from cfg.Host.
+func serverConfig(cfg *rest.Config) (*rest.Config, error) {
+	base := rest.CopyConfig(cfg)
+	u, err := url.Parse(cfg.Host)
+	if err != nil {
+		return nil, err
+	}
+	if i := strings.Index(u.Path, "/clusters/"); i >= 0 {
+		u.Path = u.Path[:i]
+	}
+	base.Host = u.String()
+	return base, nil
+}
+
+// Filter returns the predicate the options describe: a Ready LogicalCluster of a wanted type,
+// under the path prefix, matching the label selector.
+func Filter(opts Options) func(client.Object) bool {
+	return func(obj client.Object) bool {
+		lc, ok := obj.(*corev1alpha1.LogicalCluster)
+		if !ok || lc.Status.Phase != corev1alpha1.LogicalClusterPhaseReady {
+			return false
+		}
+		name := logicalcluster.From(lc)
+		if !opts.IncludeSystem && strings.HasPrefix(name.String(), "system:") {
+			return false
+		}
+		if len(opts.WorkspaceTypes) > 0 && !slices.Contains(opts.WorkspaceTypes, lc.Annotations[tenancyv1alpha1.LogicalClusterTypeAnnotationKey]) {
+			return false
+		}
+		if !opts.PathPrefix.Empty() && !underPath(logicalcluster.NewPath(lc.Annotations[core.LogicalClusterPathAnnotationKey]), opts.PathPrefix) {
+			return false
+		}
+		return opts.LabelSelector == nil || opts.LabelSelector.Matches(labels.Set(lc.Labels))
+	}
+}
+
+// underPath reports whether path is prefix or lies below it.
+func underPath(path, prefix logicalcluster.Path) bool {
+	p, pre := path.String(), prefix.String()
+	return p == pre || strings.HasPrefix(p, pre+":")
+}
+
+// Start watches LogicalClusters and engages the matching ones until ctx ends.
+func (p *Provider) Start(ctx context.Context, aware multicluster.Aware) error {
+	p.engine.SetEndpoints(p.cfg, []string{p.cfg.Host})
+	return p.engine.Run(ctx, aware)
+}
+
+// Get returns an engaged workspace by logical cluster name or by path (root:org:team).
+func (p *Provider) Get(ctx context.Context, name multicluster.ClusterName) (cluster.Cluster, error) {
+	return p.engine.Get(ctx, name)
+}
+
+// IndexField indexes a field for every engaged workspace, current and future, once per kind.
+func (p *Provider) IndexField(ctx context.Context, obj client.Object, field string, extract client.IndexerFunc) error {
+	return p.engine.IndexField(ctx, obj, field, extract)
+}
