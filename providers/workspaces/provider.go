@@ -2,6 +2,7 @@ package workspaces
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"slices"
 	"strings"
@@ -52,8 +53,10 @@ type Provider struct {
 	engine *fleet.Engine
 }
 
-// New returns a provider for the kcp server cfg points at; a /clusters/<workspace> suffix of
-// cfg.Host is ignored, the provider always watches /clusters/*.
+// New returns a provider for the kcp server cfg points at. It always watches /clusters/*; a
+// /clusters/<workspace> suffix of cfg.Host (default root) names the workspace whose discovery maps
+// kinds to resources, so kinds that exist only through APIBindings elsewhere need a workspace
+// that has them too.
 func New(cfg *rest.Config, opts Options) (*Provider, error) {
 	if opts.Scheme == nil {
 		opts.Scheme = apiexport.DefaultScheme()
@@ -61,36 +64,42 @@ func New(cfg *rest.Config, opts Options) (*Provider, error) {
 	if opts.Log.GetSink() == nil {
 		opts.Log = logr.Discard()
 	}
-	engine, err := fleet.NewEngine(fleet.Options{
-		Scheme:        opts.Scheme,
-		ObjectToWatch: &corev1alpha1.LogicalCluster{},
-		Accept:        Filter(opts),
-		PathSource:    &corev1alpha1.LogicalCluster{},
-		Backoff:       opts.Backoff,
-		Log:           opts.Log,
-	})
+	base, workspace, err := splitClusterURL(cfg)
 	if err != nil {
 		return nil, err
 	}
-	base, err := serverConfig(cfg)
+	engine, err := fleet.NewEngine(fleet.Options{
+		Scheme:           opts.Scheme,
+		DiscoveryCluster: workspace,
+		ObjectToWatch:    &corev1alpha1.LogicalCluster{},
+		Accept:           Filter(opts),
+		PathSource:       &corev1alpha1.LogicalCluster{},
+		Backoff:          opts.Backoff,
+		Log:              opts.Log,
+	})
 	if err != nil {
 		return nil, err
 	}
 	return &Provider{cfg: base, engine: engine}, nil
 }
 
-// serverConfig strips the /clusters/... path from cfg.Host.
-func serverConfig(cfg *rest.Config) (*rest.Config, error) {
+// splitClusterURL splits cfg.Host into the server (returned as a config) and the workspace of a
+// /clusters/<workspace> suffix (default "root"), which serves as the discovery source.
+func splitClusterURL(cfg *rest.Config) (*rest.Config, string, error) {
 	base := rest.CopyConfig(cfg)
 	u, err := url.Parse(cfg.Host)
 	if err != nil {
-		return nil, err
+		return nil, "", fmt.Errorf("parsing %s: %w", cfg.Host, err)
 	}
+	workspace := "root"
 	if i := strings.Index(u.Path, "/clusters/"); i >= 0 {
+		if rest := strings.Trim(u.Path[i+len("/clusters/"):], "/"); rest != "" && rest != "*" {
+			workspace = rest
+		}
 		u.Path = u.Path[:i]
 	}
 	base.Host = u.String()
-	return base, nil
+	return base, workspace, nil
 }
 
 // Filter returns the predicate the options describe: a Ready LogicalCluster of a wanted type,

@@ -205,6 +205,21 @@ func probe(ctx context.Context, cfg *rest.Config, path string) error {
 // append /clusters/<path> to the host (see ClusterConfig) to talk to a workspace.
 func (k *KCP) AdminConfig() *rest.Config { return rest.CopyConfig(k.admin) }
 
+// ShardAdminConfig returns a rest.Config for kcp's shard admin (system:masters on the shard),
+// addressed at the server root. Unlike the workspace admin of AdminConfig it may list and watch
+// across all logical clusters at /clusters/*.
+func (k *KCP) ShardAdminConfig() (*rest.Config, error) {
+	kubeconfig, err := clientcmd.LoadFromFile(k.AdminKubeconfigPath())
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := clientcmd.NewNonInteractiveClientConfig(*kubeconfig, "shard-base", nil, nil).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("reading context shard-base of %s: %w", k.AdminKubeconfigPath(), err)
+	}
+	return cfg, nil
+}
+
 // ClusterConfig returns the admin config scoped to a logical cluster path or name (e.g. "root:org").
 func (k *KCP) ClusterConfig(cluster string) *rest.Config {
 	cfg := k.AdminConfig()

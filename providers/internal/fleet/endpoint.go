@@ -28,7 +28,9 @@ type endpoint struct {
 }
 
 func newEndpoint(e *Engine, url string, cfg *rest.Config) (*endpoint, error) {
-	cache, err := wildcard.New(cfg, wildcard.Options{Scheme: e.opts.Scheme})
+	cache, err := wildcard.New(cfg, wildcard.Options{
+		Scheme: e.opts.Scheme, DiscoveryCluster: e.opts.DiscoveryCluster, Log: e.opts.Log.WithValues("endpoint", url),
+	})
 	if err != nil {
 		return nil, fmt.Errorf("endpoint %s: %w", url, err)
 	}

@@ -30,6 +30,8 @@ type Options struct {
 	// PathSource, if set, is a kind whose objects carry the kcp.io/path annotation of their
 	// cluster (LogicalCluster); Get then also accepts workspace paths.
 	PathSource client.Object
+	// DiscoveryCluster is where endpoints read discovery (see wildcard.Options).
+	DiscoveryCluster string
 	// Backoff paces retries while an endpoint does not serve yet.
 	Backoff wait.Backoff
 	// Workers reconcile engagement changes (default 2).

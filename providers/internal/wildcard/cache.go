@@ -2,7 +2,9 @@ package wildcard
 
 import (
 	"context"
+
 	"fmt"
+	"github.com/go-logr/logr"
 	"net/http"
 	"strings"
 	"sync"
@@ -30,11 +32,17 @@ type Options struct {
 	Scheme *runtime.Scheme
 	// HTTPClient is shared by every request to the endpoint (default: rest.HTTPClientFor(cfg)).
 	HTTPClient *http.Client
-	// Mapper is shared by every cluster of the endpoint (default: a lazy dynamic mapper on the
-	// wildcard URL).
+	// Mapper is shared by every cluster of the endpoint (default: a lazy dynamic mapper on
+	// DiscoveryCluster).
 	Mapper meta.RESTMapper
+	// DiscoveryCluster is the logical cluster or path whose discovery the default mapper reads
+	// (default "*"): virtual workspaces serve discovery at /clusters/*, a kcp server does not,
+	// so providers watching a kcp server pass a concrete workspace such as "root".
+	DiscoveryCluster string
 	// ResyncPeriod of the shared informers (default: none).
 	ResyncPeriod time.Duration
+	// Log receives list and watch errors of the shared informers (default: discarded).
+	Log logr.Logger
 	// NewListWatch builds the list/watch behind a shared informer (default: list and watch at
 	// <url>/clusters/*). Tests and benchmarks replace it.
 	NewListWatch func(gvk schema.GroupVersionKind, list client.ObjectList) (toolscache.ListerWatcher, error)
@@ -101,10 +109,17 @@ func (c *Cache) defaultOptions(opts Options) error {
 		}
 		opts.HTTPClient = httpClient
 	}
+	if opts.Log.GetSink() == nil {
+		opts.Log = logr.Discard()
+	}
+	if opts.DiscoveryCluster == "" {
+		opts.DiscoveryCluster = "*"
+	}
 	if opts.Mapper == nil {
-		mapper, err := apiutil.NewDynamicRESTMapper(c.wildcard, opts.HTTPClient)
+		discovery := ClusterConfig(c.base, opts.DiscoveryCluster)
+		mapper, err := apiutil.NewDynamicRESTMapper(discovery, opts.HTTPClient)
 		if err != nil {
-			return fmt.Errorf("creating REST mapper for %s: %w", c.wildcard.Host, err)
+			return fmt.Errorf("creating REST mapper for %s: %w", discovery.Host, err)
 		}
 		opts.Mapper = mapper
 	}
@@ -218,6 +233,9 @@ func (c *Cache) newSharedInformer(key informerKey) (*sharedInformer, error) {
 	indexers[kcpcache.ClusterIndexName] = kcpcache.ClusterIndexFunc
 	indexers[kcpcache.ClusterAndNamespaceIndexName] = kcpcache.ClusterAndNamespaceIndexFunc
 	informer := kcpinformers.NewSharedIndexInformer(lw, example, c.opts.ResyncPeriod, indexers)
+	if err := informer.SetWatchErrorHandlerWithContext(c.logWatchError); err != nil {
+		return nil, err
+	}
 	r := newRouter(informer.GetIndexer())
 	upstream, err := informer.AddEventHandler(r)
 	if err != nil {
@@ -230,6 +248,12 @@ func (c *Cache) newSharedInformer(key informerKey) (*sharedInformer, error) {
 		gvk:        key.gvk,
 		namespaced: mapping.Scope.Name() == meta.RESTScopeNameNamespace,
 	}, nil
+}
+
+// logWatchError reports list and watch failures (a missing permission shows up here); the
+// reflector retries with backoff on its own.
+func (c *Cache) logWatchError(_ context.Context, r *toolscache.Reflector, err error) {
+	c.opts.Log.Error(err, "list or watch failed; retrying", "url", c.wildcard.Host, "reflector", r.TypeDescription())
 }
 
 // newObjects returns an empty object and list of the informer's kind and representation.

@@ -151,4 +151,3 @@ func waitForDisengaged(t *testing.T, p multicluster.Provider, ws *framework.Work
 		return false, "still engaged", err
 	})
 }
-
