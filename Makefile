@@ -42,8 +42,10 @@ test-e2e: ## e2e tests against real kcp and kube-apiservers (needs make tools)
 	$(GO) test -count=1 -timeout $(E2E_TIMEOUT) ./test/e2e/...
 
 .PHONY: bench
-bench: ## benchmarks (see docs/performance.md)
-	$(GO) test -run '^$$' -bench . -benchmem $(UNIT_PKGS)
+bench: ## benchmarks with their ratios (input sizes and results: docs/performance.md)
+	@mkdir -p bin
+	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m $(UNIT_PKGS) | tee bin/bench.txt
+	@awk -f hack/bench-ratios.awk bin/bench.txt
 
 .PHONY: generate
 generate: ## deepcopy code and CRDs from apis/ (controller-gen, pinned)

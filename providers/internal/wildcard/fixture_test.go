@@ -41,12 +41,19 @@ func (f *fakeServer) listWatch(schema.GroupVersionKind, client.ObjectList) (tool
 	}}, nil
 }
 
+func testConfig() *rest.Config { return &rest.Config{Host: "https://vw.example"} }
+
+// testMapper knows ConfigMaps, the kind the tests use.
+func testMapper() meta.RESTMapper {
+	mapper := meta.NewDefaultRESTMapper(nil)
+	mapper.Add(corev1.SchemeGroupVersion.WithKind("ConfigMap"), meta.RESTScopeNamespace)
+	return mapper
+}
+
 // newTestCache returns a started Cache over a fake server that knows ConfigMaps.
 func newTestCache(t testing.TB, server *fakeServer) *Cache {
 	t.Helper()
-	mapper := meta.NewDefaultRESTMapper(nil)
-	mapper.Add(corev1.SchemeGroupVersion.WithKind("ConfigMap"), meta.RESTScopeNamespace)
-	c, err := New(&rest.Config{Host: "https://vw.example"}, Options{Mapper: mapper, NewListWatch: server.listWatch})
+	c, err := New(testConfig(), Options{Mapper: testMapper(), NewListWatch: server.listWatch})
 	if err != nil {
 		t.Fatal(err)
 	}
