@@ -33,6 +33,7 @@ func main() {
 	// reads it and, when it is empty, tries $KUBECONFIG, in-cluster config and ~/.kube/config.
 	sliceName := flag.String("endpoint-slice", "", "name of the APIExportEndpointSlice in the kubeconfig's workspace (required)")
 	resolvePaths := flag.Bool("resolve-paths", false, "also find clusters by workspace path; the export must claim logicalclusters.core.kcp.io (get, list, watch)")
+	// controller-runtime's zap logger, readable on a terminal; the --zap-* flags tune it.
 	logOpts := zap.Options{Development: true}
 	logOpts.BindFlags(flag.CommandLine)
 	flag.Parse()

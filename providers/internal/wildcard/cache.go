@@ -253,7 +253,11 @@ func (c *Cache) newSharedInformer(key informerKey) (*sharedInformer, error) {
 // logWatchError reports list and watch failures (a missing permission shows up here); the
 // reflector retries with backoff on its own.
 func (c *Cache) logWatchError(_ context.Context, r *toolscache.Reflector, err error) {
-	c.opts.Log.Error(err, "list or watch failed; retrying", "url", c.wildcard.Host, "reflector", r.TypeDescription())
+	kind := "unknown"
+	if r != nil { // kcp's informer passes no reflector
+		kind = r.TypeDescription()
+	}
+	c.opts.Log.Error(err, "list or watch failed; retrying", "url", c.wildcard.Host, "kind", kind)
 }
 
 // newObjects returns an empty object and list of the informer's kind and representation.
