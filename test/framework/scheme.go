@@ -9,9 +9,11 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+
+	syncagentv1alpha1 "github.com/bindery-dev/bindery/apis/syncagent/v1alpha1"
 )
 
-// Scheme knows the Kubernetes built-in types, CRDs and kcp's tenancy, core and apis types.
+// Scheme knows the Kubernetes built-in types, CRDs, kcp's tenancy, core and apis types, and bindery's APIs.
 var Scheme = newScheme()
 
 func newScheme() *runtime.Scheme {
@@ -23,6 +25,7 @@ func newScheme() *runtime.Scheme {
 		corev1alpha1.AddToScheme,
 		apisv1alpha1.AddToScheme,
 		apisv1alpha2.AddToScheme,
+		syncagentv1alpha1.AddToScheme,
 	} {
 		utilruntime.Must(add(s))
 	}

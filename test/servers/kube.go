@@ -17,6 +17,8 @@ type KubeOptions struct {
 	SecurePort int
 	// StartTimeout bounds the start of etcd and kube-apiserver (default 2 minutes).
 	StartTimeout time.Duration
+	// CRDPaths are files or folders of CRD manifests installed (and waited for) after start.
+	CRDPaths []string
 }
 
 // Kube is a running kube-apiserver with its etcd, started through envtest.
@@ -42,6 +44,8 @@ func StartKube(opts KubeOptions) (*Kube, error) {
 		BinaryAssetsDirectory:    dir,
 		ControlPlaneStartTimeout: opts.StartTimeout,
 		ControlPlaneStopTimeout:  30 * time.Second,
+		CRDDirectoryPaths:        opts.CRDPaths,
+		ErrorIfCRDPathMissing:    true,
 	}
 	if opts.EtcdDataDir != "" {
 		if err := os.MkdirAll(opts.EtcdDataDir, 0o700); err != nil {

@@ -1,0 +1,85 @@
+package publishing
+
+import (
+	"slices"
+	"testing"
+
+	apisv1alpha2 "github.com/kcp-dev/sdk/apis/apis/v1alpha2"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/sets"
+)
+
+func entry(name, group, schema string) apisv1alpha2.ResourceSchema {
+	return apisv1alpha2.ResourceSchema{Name: name, Group: group, Schema: schema,
+		Storage: apisv1alpha2.ResourceSchemaStorage{CRD: &apisv1alpha2.ResourceSchemaStorageCRD{}}}
+}
+
+func claim(group, resource string, verbs ...string) apisv1alpha2.PermissionClaim {
+	return apisv1alpha2.PermissionClaim{GroupResource: apisv1alpha2.GroupResource{Group: group, Resource: resource}, Verbs: verbs}
+}
+
+func schemasOf(export *apisv1alpha2.APIExport) []string {
+	var out []string
+	for _, r := range export.Spec.Resources {
+		out = append(out, r.Schema)
+	}
+	return out
+}
+
+func TestMergeExportResources(t *testing.T) {
+	export := &apisv1alpha2.APIExport{ObjectMeta: metav1.ObjectMeta{Name: "e"}, Spec: apisv1alpha2.APIExportSpec{
+		Resources: []apisv1alpha2.ResourceSchema{
+			entry("widgets", "other.example.com", "v1.widgets.other.example.com"), // someone else's
+			entry("databases", "db.example.com", "vold.databases.db.example.com"), // ours, replaced
+			entry("caches", "db.example.com", "vaaa.caches.db.example.com"),       // ours, no longer wanted
+		},
+	}}
+	owned := sets.New("vold.databases.db.example.com", "vaaa.caches.db.example.com")
+	if err := MergeExport(export, "agent", owned, DesiredExport{Schemas: []string{"vnew.databases.db.example.com"}}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"vnew.databases.db.example.com", "v1.widgets.other.example.com"}
+	if got := schemasOf(export); !slices.Equal(got, want) {
+		t.Fatalf("resources = %v, want %v", got, want)
+	}
+
+	err := MergeExport(export, "agent", sets.New[string](), DesiredExport{Schemas: []string{"vmine.widgets.other.example.com"}})
+	if err == nil {
+		t.Fatal("taking over a resource served by a schema the agent does not own must fail")
+	}
+}
+
+func TestMergeExportClaims(t *testing.T) {
+	export := &apisv1alpha2.APIExport{Spec: apisv1alpha2.APIExportSpec{
+		PermissionClaims: []apisv1alpha2.PermissionClaim{claim("", "configmaps", "get")},
+	}}
+	desired := DesiredExport{Claims: []apisv1alpha2.PermissionClaim{claim("", "secrets", "get", "list"), claim("", "configmaps", "list")}}
+	if err := MergeExport(export, "a", nil, desired); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]string{}
+	for _, c := range export.Spec.PermissionClaims {
+		got[c.Resource] = c.Verbs
+	}
+	if !slices.Equal(got["configmaps"], []string{"get", "list"}) || !slices.Equal(got["secrets"], []string{"get", "list"}) {
+		t.Fatalf("claims = %v; want others' configmaps claim extended and a new secrets claim", got)
+	}
+	if export.Annotations[ClaimsAnnotationPrefix+"a"] != `["/secrets/"]` {
+		t.Fatalf("owned claims annotation = %q", export.Annotations[ClaimsAnnotationPrefix+"a"])
+	}
+
+	// Another agent's claims survive; the first agent's secrets claim goes when no longer needed.
+	if err := MergeExport(export, "b", nil, DesiredExport{Claims: []apisv1alpha2.PermissionClaim{claim("", "events", "create")}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := MergeExport(export, "a", nil, DesiredExport{}); err != nil {
+		t.Fatal(err)
+	}
+	var resources []string
+	for _, c := range export.Spec.PermissionClaims {
+		resources = append(resources, c.Resource)
+	}
+	if !slices.Equal(resources, []string{"configmaps", "events"}) {
+		t.Fatalf("claims after agent a dropped secrets = %v, want configmaps (others') and events (agent b)", resources)
+	}
+}

@@ -1,0 +1,319 @@
+package publishing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	apisv1alpha1 "github.com/kcp-dev/sdk/apis/apis/v1alpha1"
+	apisv1alpha2 "github.com/kcp-dev/sdk/apis/apis/v1alpha2"
+	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/client-go/tools/record"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	syncagentv1alpha1 "github.com/bindery-dev/bindery/apis/syncagent/v1alpha1"
+)
+
+// Condition reasons of a PublishedResource.
+const (
+	ReasonPublished               = "Published"
+	ReasonInvalidSpec             = "InvalidSpec"
+	ReasonCRDNotFound             = "CRDNotFound"
+	ReasonVersionNotServed        = "VersionNotServed"
+	ReasonSchemaCreateFailed      = "SchemaCreateFailed"
+	ReasonExportUpdateFailed      = "ExportUpdateFailed"
+	ReasonSynchronizationDisabled = "SynchronizationDisabled"
+)
+
+// Reconciler publishes the PublishedResources of one agent into one APIExport. It must run with
+// a single worker: every reconcile rewrites the shared APIExport from all PublishedResources.
+type Reconciler struct {
+	// Provider reads PublishedResources and CRDs (cached) and writes their status.
+	Provider client.Client
+	// KCP writes APIResourceSchemas and the APIExport in the provider's kcp workspace; reads go
+	// to the server, so that a schema created a moment ago is seen.
+	KCP client.Client
+	// AgentName marks what this agent owns.
+	AgentName string
+	// ExportName is the APIExport the agent manages.
+	ExportName string
+	// Selector picks this agent's PublishedResources.
+	Selector labels.Selector
+	Recorder record.EventRecorder
+}
+
+// outcome is what publishing one PublishedResource's schema came to.
+type outcome struct {
+	schema  *apisv1alpha1.APIResourceSchema // nil unless a schema was built
+	reason  string                          // empty on success
+	message string
+	err     error // transient: retry
+}
+
+// Reconcile publishes one PublishedResource (if it exists and is this agent's), then brings the
+// APIExport in line with all of the agent's PublishedResources, then reports the result.
+func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+	pr, err := r.get(ctx, req.Name)
+	if err != nil {
+		return reconcile.Result{}, err
+	}
+	var result outcome
+	if pr != nil {
+		result = r.publishSchema(ctx, pr)
+	}
+	exportErr := r.syncExport(ctx, pr, result.schema)
+	if pr != nil {
+		if err := r.report(ctx, pr, result, exportErr); err != nil {
+			return reconcile.Result{}, err
+		}
+	}
+	return reconcile.Result{}, errors.Join(result.err, exportErr)
+}
+
+// get returns the named PublishedResource if it exists and matches the agent's selector.
+func (r *Reconciler) get(ctx context.Context, name string) (*syncagentv1alpha1.PublishedResource, error) {
+	if name == "" {
+		return nil, nil
+	}
+	pr := &syncagentv1alpha1.PublishedResource{}
+	if err := r.Provider.Get(ctx, client.ObjectKey{Name: name}, pr); err != nil {
+		return nil, client.IgnoreNotFound(err)
+	}
+	if !r.Selector.Matches(labels.Set(pr.Labels)) {
+		return nil, nil
+	}
+	return pr, nil
+}
+
+// publishSchema validates the spec, builds the schema from the CRD and makes sure it exists in kcp.
+func (r *Reconciler) publishSchema(ctx context.Context, pr *syncagentv1alpha1.PublishedResource) outcome {
+	if errs := ValidateSpec(pr.Spec); len(errs) > 0 {
+		return outcome{reason: ReasonInvalidSpec, message: errs.ToAggregate().Error()}
+	}
+	crd, err := r.findCRD(ctx, pr.Spec.Resource)
+	if errors.Is(err, errNoCRD) {
+		// Not retried: the CRD watch brings the PublishedResource back when the CRD appears.
+		return outcome{reason: ReasonCRDNotFound, message: err.Error()}
+	}
+	if err != nil {
+		return outcome{reason: ReasonCRDNotFound, message: err.Error(), err: err}
+	}
+	schema, ferr := BuildSchema(crd, pr.Spec)
+	if ferr != nil {
+		reason := ReasonInvalidSpec
+		if strings.HasPrefix(ferr.Field, "spec.resource.versions") {
+			reason = ReasonVersionNotServed
+		}
+		return outcome{reason: reason, message: ferr.Error()}
+	}
+	schema.Labels = map[string]string{AgentNameLabel: r.AgentName}
+	if err := r.KCP.Create(ctx, schema); err != nil && !apierrors.IsAlreadyExists(err) {
+		return outcome{reason: ReasonSchemaCreateFailed, message: fmt.Sprintf("creating APIResourceSchema %s: %v", schema.Name, err), err: err}
+	}
+	return outcome{schema: schema}
+}
+
+// findCRD returns the CRD that serves the resource's kind in its group.
+func (r *Reconciler) findCRD(ctx context.Context, res syncagentv1alpha1.SourceResource) (*apiextensionsv1.CustomResourceDefinition, error) {
+	crds := &apiextensionsv1.CustomResourceDefinitionList{}
+	if err := r.Provider.List(ctx, crds); err != nil {
+		return nil, fmt.Errorf("listing CRDs: %w", err)
+	}
+	for i := range crds.Items {
+		if crd := &crds.Items[i]; crd.Spec.Group == res.APIGroup && crd.Spec.Names.Kind == res.Kind {
+			return crd, nil
+		}
+	}
+	return nil, fmt.Errorf("spec.resource: %w serves kind %s in group %s; create the CRD or fix apiGroup and kind", errNoCRD, res.Kind, res.APIGroup)
+}
+
+var errNoCRD = errors.New("no CustomResourceDefinition in the provider cluster")
+
+// syncExport merges the schemas and claims of all the agent's PublishedResources into the
+// APIExport, creating it if needed. current and fresh override the cached state of the
+// PublishedResource being reconciled.
+func (r *Reconciler) syncExport(ctx context.Context, current *syncagentv1alpha1.PublishedResource, fresh *apisv1alpha1.APIResourceSchema) error {
+	prs, err := r.listOwn(ctx)
+	if err != nil {
+		return err
+	}
+	desired := DesiredExport{Claims: DesiredClaims(prs)}
+	for _, pr := range prs {
+		schema := pr.Status.ResourceSchemaName
+		if current != nil && pr.Name == current.Name && fresh != nil {
+			schema = fresh.Name
+		}
+		// A PublishedResource that turned invalid keeps its last published schema: consumers
+		// that bound it keep working until the spec is fixed.
+		if schema != "" {
+			desired.Schemas = append(desired.Schemas, schema)
+		}
+	}
+	owned, err := r.ownedSchemas(ctx)
+	if err != nil {
+		return err
+	}
+	return r.applyExport(ctx, owned, desired)
+}
+
+func (r *Reconciler) listOwn(ctx context.Context) ([]syncagentv1alpha1.PublishedResource, error) {
+	list := &syncagentv1alpha1.PublishedResourceList{}
+	if err := r.Provider.List(ctx, list, client.MatchingLabelsSelector{Selector: r.Selector}); err != nil {
+		return nil, fmt.Errorf("listing PublishedResources: %w", err)
+	}
+	return list.Items, nil
+}
+
+func (r *Reconciler) ownedSchemas(ctx context.Context) (sets.Set[string], error) {
+	schemas := &apisv1alpha1.APIResourceSchemaList{}
+	if err := r.KCP.List(ctx, schemas, client.MatchingLabels{AgentNameLabel: r.AgentName}); err != nil {
+		return nil, fmt.Errorf("listing the agent's APIResourceSchemas: %w", err)
+	}
+	owned := sets.New[string]()
+	for _, s := range schemas.Items {
+		owned.Insert(s.Name)
+	}
+	return owned, nil
+}
+
+func (r *Reconciler) applyExport(ctx context.Context, owned sets.Set[string], desired DesiredExport) error {
+	export := &apisv1alpha2.APIExport{}
+	err := r.KCP.Get(ctx, client.ObjectKey{Name: r.ExportName}, export)
+	if apierrors.IsNotFound(err) {
+		export = &apisv1alpha2.APIExport{ObjectMeta: metav1.ObjectMeta{Name: r.ExportName}}
+		if err := MergeExport(export, r.AgentName, owned, desired); err != nil {
+			return err
+		}
+		if err := r.KCP.Create(ctx, export); err != nil {
+			return fmt.Errorf("creating APIExport %s: %w", r.ExportName, err)
+		}
+		log.FromContext(ctx).Info("created APIExport", "export", r.ExportName)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading APIExport %s: %w", r.ExportName, err)
+	}
+	before := export.DeepCopy()
+	if err := MergeExport(export, r.AgentName, owned, desired); err != nil {
+		return err
+	}
+	if equality.Semantic.DeepEqual(before.Spec, export.Spec) && equality.Semantic.DeepEqual(before.Annotations, export.Annotations) {
+		return nil
+	}
+	if err := r.KCP.Update(ctx, export); err != nil {
+		return fmt.Errorf("updating APIExport %s: %w", r.ExportName, err)
+	}
+	log.FromContext(ctx).Info("updated APIExport", "export", r.ExportName, "schemas", desired.Schemas)
+	return nil
+}
+
+// DesiredClaims are the permission claims the PublishedResources need: events and namespaces for
+// the object sync, and every related resource.
+func DesiredClaims(prs []syncagentv1alpha1.PublishedResource) []apisv1alpha2.PermissionClaim {
+	var claims []apisv1alpha2.PermissionClaim
+	syncing := false
+	for _, pr := range prs {
+		if !SynchronizationEnabled(pr.Spec) {
+			continue
+		}
+		syncing = true
+		for _, rel := range pr.Spec.Related {
+			group, resource := rel.Group, rel.Resource
+			if p := rel.Projection; p != nil {
+				if p.Group != "" {
+					group = p.Group
+				}
+				if p.Resource != "" {
+					resource = p.Resource
+				}
+			}
+			claims = append(claims, apisv1alpha2.PermissionClaim{
+				GroupResource: apisv1alpha2.GroupResource{Group: group, Resource: resource},
+				IdentityHash:  rel.IdentityHash,
+				Verbs:         []string{"create", "delete", "get", "list", "patch", "update", "watch"},
+			})
+		}
+	}
+	if syncing {
+		claims = append(claims,
+			apisv1alpha2.PermissionClaim{GroupResource: apisv1alpha2.GroupResource{Resource: "events"}, Verbs: []string{"create", "patch", "update"}},
+			apisv1alpha2.PermissionClaim{GroupResource: apisv1alpha2.GroupResource{Resource: "namespaces"}, Verbs: []string{"create", "get", "list", "watch"}},
+		)
+	}
+	return claims
+}
+
+// SynchronizationEnabled reports whether objects of the PublishedResource are synced (default yes).
+func SynchronizationEnabled(spec syncagentv1alpha1.PublishedResourceSpec) bool {
+	return spec.Synchronization == nil || spec.Synchronization.Enabled == nil || *spec.Synchronization.Enabled
+}
+
+// report writes status and, on changes of the Ready condition, an event.
+func (r *Reconciler) report(ctx context.Context, pr *syncagentv1alpha1.PublishedResource, result outcome, exportErr error) error {
+	status := pr.Status.DeepCopy()
+	status.ObservedGeneration = pr.Generation
+	status.Source = GroupKind(pr.Spec.Resource.Kind, pr.Spec.Resource.APIGroup)
+	if result.schema != nil {
+		status.ResourceSchemaName = result.schema.Name
+		status.Projected = GroupKind(result.schema.Spec.Names.Kind, result.schema.Spec.Group)
+	}
+
+	published := metav1.Condition{Type: syncagentv1alpha1.ConditionSchemaPublished, ObservedGeneration: pr.Generation}
+	switch {
+	case result.reason != "":
+		published.Status, published.Reason, published.Message = metav1.ConditionFalse, result.reason, result.message
+		if status.ResourceSchemaName != "" {
+			published.Message += fmt.Sprintf("; the last published schema %s stays in the APIExport", status.ResourceSchemaName)
+		}
+	case exportErr != nil:
+		published.Status, published.Reason, published.Message = metav1.ConditionFalse, ReasonExportUpdateFailed, exportErr.Error()
+	default:
+		published.Status, published.Reason = metav1.ConditionTrue, ReasonPublished
+		published.Message = fmt.Sprintf("APIResourceSchema %s is in APIExport %s", status.ResourceSchemaName, r.ExportName)
+	}
+	ready := published
+	ready.Type = syncagentv1alpha1.ConditionReady
+
+	previous := meta.FindStatusCondition(pr.Status.Conditions, syncagentv1alpha1.ConditionReady)
+	meta.SetStatusCondition(&status.Conditions, published)
+	meta.SetStatusCondition(&status.Conditions, ready)
+	if !SynchronizationEnabled(pr.Spec) {
+		meta.SetStatusCondition(&status.Conditions, metav1.Condition{
+			Type: syncagentv1alpha1.ConditionSynced, Status: metav1.ConditionTrue, ObservedGeneration: pr.Generation,
+			Reason: ReasonSynchronizationDisabled, Message: "spec.synchronization.enabled is false: only the schema is published",
+		})
+	}
+	if equality.Semantic.DeepEqual(&pr.Status, status) {
+		return nil
+	}
+	patch := client.MergeFrom(pr.DeepCopy())
+	pr.Status = *status
+	if err := r.Provider.Status().Patch(ctx, pr, patch); err != nil {
+		return fmt.Errorf("updating status of PublishedResource %s: %w", pr.Name, err)
+	}
+	if previous == nil || previous.Status != ready.Status || previous.Reason != ready.Reason || previous.Message != ready.Message {
+		r.event(pr, ready)
+	}
+	return nil
+}
+
+func (r *Reconciler) event(pr *syncagentv1alpha1.PublishedResource, ready metav1.Condition) {
+	if r.Recorder == nil {
+		return
+	}
+	if ready.Status == metav1.ConditionTrue {
+		r.Recorder.Event(pr, corev1.EventTypeNormal, "SchemaPublished", ready.Message)
+		return
+	}
+	r.Recorder.Event(pr, corev1.EventTypeWarning, ready.Reason, ready.Message)
+}

@@ -1,0 +1,168 @@
+package syncagent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/go-logr/logr"
+	apisv1alpha1 "github.com/kcp-dev/sdk/apis/apis/v1alpha1"
+	apisv1alpha2 "github.com/kcp-dev/sdk/apis/apis/v1alpha2"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/cluster"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	syncagentv1alpha1 "github.com/bindery-dev/bindery/apis/syncagent/v1alpha1"
+	"github.com/bindery-dev/bindery/pkg/publishing"
+)
+
+// Options configure the agent.
+type Options struct {
+	// KCPConfig points at the provider's kcp workspace (the one holding the APIExport).
+	KCPConfig *rest.Config
+	// ProviderConfig points at the provider's Kubernetes cluster.
+	ProviderConfig *rest.Config
+	// EndpointSliceName names the APIExportEndpointSlice; the agent manages the APIExport the
+	// slice refers to, or, if there is no such slice yet, the APIExport of the same name.
+	EndpointSliceName string
+	// AgentName marks everything the agent owns; two agents must have different names.
+	AgentName string
+	// Namespace holds the agent's leader election lease in the provider cluster.
+	Namespace string
+	// Selector picks the PublishedResources of this agent.
+	Selector labels.Selector
+	// LeaderElection lets several replicas run, one active.
+	LeaderElection bool
+	// MetricsBindAddress and HealthProbeBindAddress; "0" disables.
+	MetricsBindAddress     string
+	HealthProbeBindAddress string
+	Log                    logr.Logger
+}
+
+// Validate reports missing required options.
+func (o Options) Validate() error {
+	var errs []error
+	if o.KCPConfig == nil {
+		errs = append(errs, errors.New("a kcp kubeconfig is required (--kcp-kubeconfig)"))
+	}
+	if o.ProviderConfig == nil {
+		errs = append(errs, errors.New("a provider cluster config is required (--kubeconfig, or run in-cluster)"))
+	}
+	if o.EndpointSliceName == "" {
+		errs = append(errs, errors.New("the APIExportEndpointSlice name is required (--apiexport-endpoint-slice)"))
+	}
+	if o.AgentName == "" {
+		errs = append(errs, errors.New("an agent name is required (--agent-name)"))
+	}
+	if o.LeaderElection && o.Namespace == "" {
+		errs = append(errs, errors.New("leader election needs a namespace (--namespace)"))
+	}
+	return errors.Join(errs...)
+}
+
+// NewScheme knows the types the agent reads and writes on both sides.
+func NewScheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(s))
+	utilruntime.Must(apiextensionsv1.AddToScheme(s))
+	utilruntime.Must(apisv1alpha1.AddToScheme(s))
+	utilruntime.Must(apisv1alpha2.AddToScheme(s))
+	utilruntime.Must(syncagentv1alpha1.AddToScheme(s))
+	return s
+}
+
+// Run runs the agent until ctx ends.
+func Run(ctx context.Context, opts Options) error {
+	if err := opts.Validate(); err != nil {
+		return err
+	}
+	if opts.Selector == nil {
+		opts.Selector = labels.Everything()
+	}
+	scheme := NewScheme()
+	log := opts.Log.WithValues("agent", opts.AgentName)
+
+	kcpClient, err := client.New(opts.KCPConfig, client.Options{Scheme: scheme})
+	if err != nil {
+		return fmt.Errorf("connecting to kcp: %w", err)
+	}
+	exportName, err := resolveExportName(ctx, kcpClient, opts.EndpointSliceName)
+	if err != nil {
+		return err
+	}
+	log.Info("managing APIExport", "export", exportName, "endpointSlice", opts.EndpointSliceName)
+
+	mgr, err := ctrl.NewManager(opts.ProviderConfig, ctrl.Options{
+		Scheme:                  scheme,
+		Logger:                  log,
+		LeaderElection:          opts.LeaderElection,
+		LeaderElectionID:        "bindery-syncagent-" + opts.AgentName,
+		LeaderElectionNamespace: opts.Namespace,
+		Metrics:                 metricsserver.Options{BindAddress: opts.MetricsBindAddress},
+		HealthProbeBindAddress:  opts.HealthProbeBindAddress,
+	})
+	if err != nil {
+		return fmt.Errorf("setting up the manager on the provider cluster: %w", err)
+	}
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return err
+	}
+	if err := mgr.AddReadyzCheck("ping", healthz.Ping); err != nil {
+		return err
+	}
+
+	kcpCluster, err := cluster.New(opts.KCPConfig, func(o *cluster.Options) {
+		o.Scheme = scheme
+		o.Cache.ByObject = map[client.Object]cache.ByObject{
+			&apisv1alpha2.APIExport{}: {Field: fields.OneTermEqualSelector("metadata.name", exportName)},
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("setting up the kcp workspace: %w", err)
+	}
+	if err := mgr.Add(kcpCluster); err != nil {
+		return err
+	}
+
+	reconciler := &publishing.Reconciler{
+		Provider:   mgr.GetClient(),
+		KCP:        kcpClient,
+		AgentName:  opts.AgentName,
+		ExportName: exportName,
+		Selector:   opts.Selector,
+		Recorder:   mgr.GetEventRecorderFor("bindery-syncagent"),
+	}
+	if err := reconciler.SetupWithManager(mgr, kcpCluster.GetCache()); err != nil {
+		return fmt.Errorf("setting up the publishing controller: %w", err)
+	}
+	return mgr.Start(ctx)
+}
+
+// resolveExportName reads the APIExport the endpoint slice refers to; without a slice (kcp creates
+// one per APIExport, so there is none before the export exists) it is the slice's name.
+func resolveExportName(ctx context.Context, kcp client.Client, sliceName string) (string, error) {
+	slice := &apisv1alpha1.APIExportEndpointSlice{}
+	err := kcp.Get(ctx, client.ObjectKey{Name: sliceName}, slice)
+	switch {
+	case apierrors.IsNotFound(err):
+		return sliceName, nil
+	case err != nil:
+		return "", fmt.Errorf("reading APIExportEndpointSlice %s: %w", sliceName, err)
+	case slice.Spec.APIExport.Path != "":
+		return "", fmt.Errorf("APIExportEndpointSlice %s refers to APIExport %s in workspace %s; the agent manages an APIExport in the slice's own workspace",
+			sliceName, slice.Spec.APIExport.Name, slice.Spec.APIExport.Path)
+	default:
+		return slice.Spec.APIExport.Name, nil
+	}
+}

@@ -1,0 +1,117 @@
+// Package cli is bindery-syncagent's command line: flags, their defaults and help, mapped onto
+// syncagent.Options.
+package cli
+
+import (
+	"flag"
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/bindery-dev/bindery/pkg/syncagent"
+	"github.com/bindery-dev/bindery/pkg/version"
+)
+
+type flags struct {
+	kcpKubeconfig  string
+	kubeconfig     string
+	endpointSlice  string
+	agentName      string
+	namespace      string
+	selector       string
+	leaderElect    bool
+	metricsAddress string
+	healthAddress  string
+	zapOptions     zap.Options
+}
+
+// NewCommand returns the bindery-syncagent command with its version subcommand.
+func NewCommand() *cobra.Command {
+	f := &flags{}
+	cmd := &cobra.Command{
+		Use:   "bindery-syncagent",
+		Short: "Publish a provider cluster's CRDs into kcp",
+		Long: `bindery-syncagent runs next to a provider's Kubernetes cluster. For every PublishedResource
+in that cluster it builds an APIResourceSchema from the named CRD (renamed as the projection says)
+and puts it into an APIExport in the provider's kcp workspace, where consumers bind it.
+
+Each PublishedResource reports its state in its conditions (kubectl get publishedresources).
+See docs/syncagent.md for the PublishedResource API and the permissions the agent needs.`,
+		Example: `  bindery-syncagent --kcp-kubeconfig kcp.kubeconfig --apiexport-endpoint-slice databases \
+    --agent-name databases-agent --kubeconfig provider.kubeconfig --leader-elect=false`,
+		SilenceUsage: true,
+		RunE:         func(cmd *cobra.Command, _ []string) error { return run(cmd, f) },
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&f.kcpKubeconfig, "kcp-kubeconfig", "", "kubeconfig of the provider's kcp workspace, the one that holds the APIExport (required)")
+	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig of the provider cluster (default: the in-cluster config)")
+	fs.StringVar(&f.endpointSlice, "apiexport-endpoint-slice", "", "APIExportEndpointSlice of the export to manage; without one, the APIExport of this name is created (required)")
+	fs.StringVar(&f.agentName, "agent-name", "", "name marking everything this agent owns; agents sharing a cluster or workspace need different names (required)")
+	fs.StringVar(&f.namespace, "namespace", "bindery-system", "namespace of the provider cluster for the leader election lease")
+	fs.StringVar(&f.selector, "published-resource-selector", "", "label selector picking this agent's PublishedResources (default: all)")
+	fs.BoolVar(&f.leaderElect, "leader-elect", true, "run one active replica at a time")
+	fs.StringVar(&f.metricsAddress, "metrics-bind-address", ":8080", "address of the Prometheus metrics endpoint; 0 disables it")
+	fs.StringVar(&f.healthAddress, "health-probe-bind-address", ":8081", "address of /healthz and /readyz; 0 disables them")
+	// zap registers its flags (--zap-log-level, ...) on a standard library flag set.
+	logFlags := flag.NewFlagSet("log", flag.ContinueOnError)
+	f.zapOptions.BindFlags(logFlags)
+	fs.AddGoFlagSet(logFlags)
+	cmd.AddCommand(&cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Run:   func(cmd *cobra.Command, _ []string) { fmt.Fprintln(cmd.OutOrStdout(), version.Get()) },
+	})
+	return cmd
+}
+
+func run(cmd *cobra.Command, f *flags) error {
+	log := zap.New(zap.UseFlagOptions(&f.zapOptions))
+	ctrl.SetLogger(log)
+	selector, err := labels.Parse(f.selector)
+	if err != nil {
+		return fmt.Errorf("--published-resource-selector %q: %w", f.selector, err)
+	}
+	if f.kcpKubeconfig == "" {
+		return fmt.Errorf("--kcp-kubeconfig is required: the kubeconfig of the provider's kcp workspace")
+	}
+	kcpConfig, err := clientcmd.BuildConfigFromFlags("", f.kcpKubeconfig)
+	if err != nil {
+		return fmt.Errorf("--kcp-kubeconfig %s: %w", f.kcpKubeconfig, err)
+	}
+	providerConfig, err := providerConfig(f.kubeconfig)
+	if err != nil {
+		return err
+	}
+	return syncagent.Run(ctrl.SetupSignalHandler(), syncagent.Options{
+		KCPConfig:              kcpConfig,
+		ProviderConfig:         providerConfig,
+		EndpointSliceName:      f.endpointSlice,
+		AgentName:              f.agentName,
+		Namespace:              f.namespace,
+		Selector:               selector,
+		LeaderElection:         f.leaderElect,
+		MetricsBindAddress:     f.metricsAddress,
+		HealthProbeBindAddress: f.healthAddress,
+		Log:                    log,
+	})
+}
+
+func providerConfig(kubeconfig string) (*rest.Config, error) {
+	if kubeconfig == "" {
+		cfg, err := rest.InClusterConfig()
+		if err != nil {
+			return nil, fmt.Errorf("no --kubeconfig given and not running in a cluster: %w", err)
+		}
+		return cfg, nil
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return nil, fmt.Errorf("--kubeconfig %s: %w", kubeconfig, err)
+	}
+	return cfg, nil
+}
