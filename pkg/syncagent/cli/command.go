@@ -87,7 +87,7 @@ func run(cmd *cobra.Command, f *flags) error {
 	if err != nil {
 		return err
 	}
-	return syncagent.Run(ctrl.SetupSignalHandler(), syncagent.Options{
+	opts := syncagent.Options{
 		KCPConfig:              kcpConfig,
 		ProviderConfig:         providerConfig,
 		EndpointSliceName:      f.endpointSlice,
@@ -98,7 +98,11 @@ func run(cmd *cobra.Command, f *flags) error {
 		MetricsBindAddress:     f.metricsAddress,
 		HealthProbeBindAddress: f.healthAddress,
 		Log:                    log,
-	})
+	}
+	if err := opts.Validate(); err != nil {
+		return err
+	}
+	return syncagent.Run(ctrl.SetupSignalHandler(), opts)
 }
 
 func providerConfig(kubeconfig string) (*rest.Config, error) {
