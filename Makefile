@@ -13,9 +13,10 @@ E2E_TIMEOUT ?= 60m
 KCP_PORT ?= 6443
 STATE_DIR ?= .bindery
 
-# Every package except the e2e suites, which need real servers.
-UNIT_PKGS = $(shell $(GO) list ./... | grep -v '/test/e2e/')
-CMDS = $(notdir $(wildcard cmd/*))
+# Every package except the e2e suites, which need real servers. Assigned in the recipe, so that a
+# failing `go list` fails the target instead of testing nothing.
+LIST_UNIT_PKGS = pkgs=$$($(GO) list ./... | grep -v '/test/e2e/')
+CMDS = $(notdir $(patsubst %/,%,$(wildcard cmd/*/)))
 
 .PHONY: help
 help: ## list the targets
@@ -35,7 +36,7 @@ test: tools test-unit test-e2e ## unit and e2e tests (builds the tools first whe
 
 .PHONY: test-unit
 test-unit: ## unit tests (no servers)
-	$(GO) test -race $(UNIT_PKGS)
+	@$(LIST_UNIT_PKGS); echo "go test -race <$$(echo $$pkgs | wc -w) packages>"; $(GO) test -race $$pkgs
 
 .PHONY: test-e2e
 test-e2e: ## e2e tests against real kcp and kube-apiservers (needs make tools)
@@ -44,7 +45,7 @@ test-e2e: ## e2e tests against real kcp and kube-apiservers (needs make tools)
 .PHONY: bench
 bench: ## benchmarks with their ratios (input sizes and results: docs/performance.md)
 	@mkdir -p bin
-	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m $(UNIT_PKGS) | tee bin/bench.txt
+	@$(LIST_UNIT_PKGS); $(GO) test -run '^$$' -bench . -benchmem -timeout 60m $$pkgs | tee bin/bench.txt
 	@awk -f hack/bench-ratios.awk bin/bench.txt
 
 .PHONY: generate
