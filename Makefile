@@ -11,6 +11,8 @@ GO ?= go
 CONTROLLER_GEN ?= $(GO) run sigs.k8s.io/controller-tools/cmd/controller-gen@v0.20.0
 E2E_TIMEOUT ?= 60m
 KCP_PORT ?= 6443
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS = -X github.com/bindery-dev/bindery/pkg/version.Version=$(VERSION)
 STATE_DIR ?= .bindery
 
 # Every package except the e2e suites, which need real servers. Assigned in the recipe, so that a
@@ -25,7 +27,7 @@ help: ## list the targets
 .PHONY: build
 build: ## build every cmd/ binary into bin/
 	@mkdir -p bin
-	@for cmd in $(CMDS); do echo ">>> go build ./cmd/$$cmd -> bin/$$cmd"; $(GO) build -o bin/$$cmd ./cmd/$$cmd; done
+	@for cmd in $(CMDS); do echo ">>> go build ./cmd/$$cmd -> bin/$$cmd"; $(GO) build -ldflags "$(LDFLAGS)" -o bin/$$cmd ./cmd/$$cmd; done
 
 .PHONY: tools
 tools: ## build kcp, kube-apiserver, etcd and kubectl from pinned modules (cached per user)
