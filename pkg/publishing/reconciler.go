@@ -296,7 +296,8 @@ func (r *Reconciler) report(ctx context.Context, pr *syncagentv1alpha1.Published
 	if equality.Semantic.DeepEqual(&pr.Status, status) {
 		return nil
 	}
-	patch := client.MergeFrom(pr.DeepCopy())
+	// The optimistic lock keeps the Synced condition, which the sync controller writes.
+	patch := client.MergeFromWithOptions(pr.DeepCopy(), client.MergeFromWithOptimisticLock{})
 	pr.Status = *status
 	if err := r.Provider.Status().Patch(ctx, pr, patch); err != nil {
 		return fmt.Errorf("updating status of PublishedResource %s: %w", pr.Name, err)

@@ -22,9 +22,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cluster"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	mcmanager "sigs.k8s.io/multicluster-runtime/pkg/manager"
 
 	syncagentv1alpha1 "github.com/bindery-dev/bindery/apis/syncagent/v1alpha1"
 	"github.com/bindery-dev/bindery/pkg/publishing"
+	"github.com/bindery-dev/bindery/providers/apiexport"
 )
 
 // Options configure the agent.
@@ -103,7 +105,15 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	log.Info("managing APIExport", "export", exportName, "endpointSlice", opts.EndpointSliceName)
 
-	mgr, err := ctrl.NewManager(opts.ProviderConfig, ctrl.Options{
+	// Consumers' workspaces are engaged through the export's virtual workspace endpoints; the
+	// provider cluster is the manager's own (local) cluster.
+	consumers, err := apiexport.New(opts.KCPConfig, opts.EndpointSliceName, apiexport.Options{
+		Scheme: scheme, Log: log.WithName("consumers"),
+	})
+	if err != nil {
+		return fmt.Errorf("watching the consumers of %s: %w", opts.EndpointSliceName, err)
+	}
+	mcmgr, err := mcmanager.New(opts.ProviderConfig, consumers, ctrl.Options{
 		Scheme:                  scheme,
 		Logger:                  log,
 		LeaderElection:          opts.LeaderElection,
@@ -115,6 +125,7 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("setting up the manager on the provider cluster: %w", err)
 	}
+	mgr := mcmgr.GetLocalManager()
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return err
 	}
@@ -146,7 +157,19 @@ func Run(ctx context.Context, opts Options) error {
 	if err := reconciler.SetupWithManager(mgr, kcpCluster.GetCache()); err != nil {
 		return fmt.Errorf("setting up the publishing controller: %w", err)
 	}
-	return mgr.Start(ctx)
+
+	units := newSyncUnits(mcmgr, log.WithName("sync"))
+	if err := mcmgr.Add(units); err != nil {
+		return err
+	}
+	syncing := &syncController{
+		provider: mgr.GetClient(), units: units, sources: clusterSources{mgr: mcmgr},
+		agent: opts.AgentName, selector: opts.Selector,
+	}
+	if err := syncing.setup(mgr); err != nil {
+		return fmt.Errorf("setting up the sync controller: %w", err)
+	}
+	return mcmgr.Start(ctx)
 }
 
 // resolveExportName reads the APIExport the endpoint slice refers to; without a slice (kcp creates

@@ -132,9 +132,10 @@ type Naming struct {
 	// +optional
 	Namespace string `json:"namespace,omitempty"`
 
-	// Name of the copy. Default: `{{ dnsLabel .Object.metadata.namespace .Object.metadata.name }}`,
-	// which joins namespace and name and replaces an over-long result by a truncated prefix plus
-	// a hash, so that two consumer objects never share a copy.
+	// Name of the copy. Default: the consumer object's namespace and name joined with "-" (only
+	// the name for a cluster-scoped object; also the cluster name when the copy is cluster-scoped),
+	// replaced by a truncated prefix plus a hash when that would be ambiguous or too long, so that
+	// two consumer objects never share a copy.
 	// +optional
 	Name string `json:"name,omitempty"`
 }

@@ -1,0 +1,258 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/record"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/bindery-dev/bindery/pkg/mutation"
+	"github.com/bindery-dev/bindery/pkg/templating"
+)
+
+// SourceClusters gives access to the clusters that hold the source of truth: kcp workspaces for
+// the syncagent, a consumer cluster for the konnector.
+type SourceClusters interface {
+	// Cluster returns a client for one source cluster and a recorder for events there.
+	Cluster(ctx context.Context, name string) (client.Client, record.EventRecorder, error)
+}
+
+// Kinds are the kinds on both sides of a sync.
+type Kinds struct {
+	Source, Destination           schema.GroupVersionKind
+	DestinationNamespaced         bool
+	SourceHasStatus, CopiesStatus bool
+}
+
+// Reconciler syncs one kind of object from source clusters into the destination cluster: spec,
+// labels and annotations down; status up; deletion through a finalizer on the source object.
+type Reconciler struct {
+	Sources     SourceClusters
+	Destination client.Client
+	Agent       string
+	Kinds       Kinds
+	Namer       *Namer
+	// SpecMutation and StatusMutation may be nil.
+	SpecMutation, StatusMutation *mutation.Program
+	// ResourceSelector and NamespaceSelector filter the source objects (nil: everything).
+	ResourceSelector, NamespaceSelector labels.Selector
+}
+
+// Finalizer keeps a source object until its copy is gone.
+const Finalizer = "sync.bindery.dev/cleanup"
+
+// retryDeletion paces the wait for a copy that the destination has not removed yet.
+const retryDeletion = 2 * time.Second
+
+// fieldManager is the server-side apply field manager of an agent: fields it applied are its
+// own; fields the destination's defaulting, webhooks or controllers set stay theirs.
+func (r *Reconciler) fieldManager() string { return "bindery-" + r.Agent }
+
+// Reconcile syncs the source object key of cluster. It returns how soon to look again when
+// something is still in progress.
+func (r *Reconciler) Reconcile(ctx context.Context, cluster string, key types.NamespacedName) (time.Duration, error) {
+	src, events, err := r.Sources.Cluster(ctx, cluster)
+	if err != nil {
+		return 0, fmt.Errorf("cluster %s: %w", cluster, err)
+	}
+	obj := &unstructured.Unstructured{}
+	obj.SetGroupVersionKind(r.Kinds.Source)
+	if err := src.Get(ctx, key, obj); err != nil {
+		if !apierrors.IsNotFound(err) {
+			return 0, err
+		}
+		// Gone without our finalizer (deleted while the agent was down before it ever saw the
+		// object, or the finalizer was removed by hand): remove a copy that may be left.
+		_, err := r.deleteCopy(ctx, Source{Cluster: cluster, Namespace: key.Namespace, Name: key.Name})
+		return 0, err
+	}
+	owner := Owner{Agent: r.Agent, Source: SourceOf(cluster, obj)}
+
+	selected, err := r.selected(ctx, src, obj)
+	if err != nil {
+		return 0, err
+	}
+	if !obj.GetDeletionTimestamp().IsZero() || !selected {
+		return r.release(ctx, src, obj, owner.Source)
+	}
+	if !controllerutil.ContainsFinalizer(obj, Finalizer) {
+		patch := client.MergeFrom(obj.DeepCopy())
+		controllerutil.AddFinalizer(obj, Finalizer)
+		if err := src.Patch(ctx, obj, patch); err != nil {
+			return 0, fmt.Errorf("adding finalizer: %w", err)
+		}
+		events.Event(obj, corev1.EventTypeNormal, "Accepted", "the provider accepted the object and will sync it")
+	}
+	copied, err := r.syncDown(ctx, obj, owner, events)
+	if err != nil || copied == nil {
+		return 0, err
+	}
+	return 0, r.syncStatusUp(ctx, src, obj, copied, owner)
+}
+
+// selected applies the resource and namespace filters.
+func (r *Reconciler) selected(ctx context.Context, src client.Client, obj *unstructured.Unstructured) (bool, error) {
+	if r.ResourceSelector != nil && !r.ResourceSelector.Matches(labels.Set(obj.GetLabels())) {
+		return false, nil
+	}
+	if r.NamespaceSelector == nil || obj.GetNamespace() == "" {
+		return true, nil
+	}
+	ns := &corev1.Namespace{}
+	if err := src.Get(ctx, client.ObjectKey{Name: obj.GetNamespace()}, ns); err != nil {
+		return false, fmt.Errorf("reading namespace %s: %w", obj.GetNamespace(), err)
+	}
+	return r.NamespaceSelector.Matches(labels.Set(ns.Labels)), nil
+}
+
+// data is what naming and mutation templates see.
+func data(cluster string, obj *unstructured.Unstructured) templating.Data {
+	return templating.Data{ClusterName: cluster, Object: obj.Object}
+}
+
+// syncDown creates or updates the copy; it returns nil when the copy cannot be written (a
+// conflict, reported as an event on the source object).
+func (r *Reconciler) syncDown(ctx context.Context, obj *unstructured.Unstructured, owner Owner, events record.EventRecorder) (*unstructured.Unstructured, error) {
+	d := data(owner.Source.Cluster, obj)
+	namespace, name, err := r.Namer.Locate(d, !r.Kinds.DestinationNamespaced)
+	if err != nil {
+		events.Event(obj, corev1.EventTypeWarning, "NamingFailed", err.Error())
+		return nil, nil
+	}
+	desired, err := DesiredCopy(obj, CopySpec{
+		GVK: r.Kinds.Destination, Namespace: namespace, Name: name, Owner: owner, Mutation: r.SpecMutation, Data: d,
+	})
+	if err != nil {
+		events.Event(obj, corev1.EventTypeWarning, "MutationFailed", err.Error())
+		return nil, nil
+	}
+	existing := &unstructured.Unstructured{}
+	existing.SetGroupVersionKind(r.Kinds.Destination)
+	err = r.Destination.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, existing)
+	switch {
+	case apierrors.IsNotFound(err):
+		existing = nil
+	case err != nil:
+		return nil, fmt.Errorf("reading the copy: %w", err)
+	}
+	verdict, message := Decide(objectOrNil(existing), owner)
+	switch verdict {
+	case Create:
+		if err := r.ensureNamespace(ctx, namespace); err != nil {
+			return nil, err
+		}
+	case Update:
+	default:
+		events.Event(obj, corev1.EventTypeWarning, "ProviderConflict", message)
+		log.FromContext(ctx).Info("not syncing: the target is taken", "reason", message, "namespace", namespace, "name", name)
+		return nil, nil
+	}
+	if err := r.Destination.Patch(ctx, desired, client.Apply, client.FieldOwner(r.fieldManager()), client.ForceOwnership); err != nil {
+		return nil, fmt.Errorf("applying the copy: %w", err)
+	}
+	if verdict == Create {
+		events.Event(obj, corev1.EventTypeNormal, "Placed", "the object was handed to the provider")
+	}
+	return desired, nil
+}
+
+// objectOrNil keeps a nil pointer from becoming a non-nil interface.
+func objectOrNil(obj *unstructured.Unstructured) metav1.Object {
+	if obj == nil {
+		return nil
+	}
+	return obj
+}
+
+// ensureNamespace creates the copy's namespace if needed.
+func (r *Reconciler) ensureNamespace(ctx context.Context, namespace string) error {
+	if namespace == "" {
+		return nil
+	}
+	ns := &corev1.Namespace{}
+	ns.Name = namespace
+	ns.Labels = map[string]string{AgentLabel: r.Agent}
+	if err := r.Destination.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating namespace %s for the copy: %w", namespace, err)
+	}
+	return nil
+}
+
+// syncStatusUp copies the copy's status (after the status mutation) to the source object.
+func (r *Reconciler) syncStatusUp(ctx context.Context, src client.Client, obj, copied *unstructured.Unstructured, owner Owner) error {
+	if !r.Kinds.CopiesStatus {
+		return nil
+	}
+	status, found, err := StatusUp(copied, r.StatusMutation, data(owner.Source.Cluster, obj))
+	if err != nil || !found {
+		return err
+	}
+	current, _, _ := unstructured.NestedMap(obj.Object, "status")
+	if equality.Semantic.DeepEqual(current, status) {
+		return nil
+	}
+	patch := client.MergeFrom(obj.DeepCopy())
+	obj.Object["status"] = status
+	if err := src.Status().Patch(ctx, obj, patch); err != nil {
+		return fmt.Errorf("writing status back: %w", err)
+	}
+	return nil
+}
+
+// release deletes the copy and, once it is gone, removes the finalizer.
+func (r *Reconciler) release(ctx context.Context, src client.Client, obj *unstructured.Unstructured, source Source) (time.Duration, error) {
+	if !controllerutil.ContainsFinalizer(obj, Finalizer) {
+		return 0, nil
+	}
+	gone, err := r.deleteCopy(ctx, source)
+	if err != nil {
+		return 0, err
+	}
+	if !gone {
+		return retryDeletion, nil
+	}
+	patch := client.MergeFrom(obj.DeepCopy())
+	controllerutil.RemoveFinalizer(obj, Finalizer)
+	if err := src.Patch(ctx, obj, patch); err != nil && !apierrors.IsNotFound(err) {
+		return 0, fmt.Errorf("removing finalizer: %w", err)
+	}
+	return 0, nil
+}
+
+// deleteCopy deletes the agent's copies of a source object, found by their ownership label, and
+// reports whether none is left.
+func (r *Reconciler) deleteCopy(ctx context.Context, source Source) (bool, error) {
+	copies := &unstructured.UnstructuredList{}
+	copies.SetGroupVersionKind(r.Kinds.Destination.GroupVersion().WithKind(r.Kinds.Destination.Kind + "List"))
+	owner := Owner{Agent: r.Agent, Source: source}
+	if err := r.Destination.List(ctx, copies, client.MatchingLabels(owner.Labels())); err != nil {
+		return false, fmt.Errorf("finding the copy: %w", err)
+	}
+	var errs []error
+	for i := range copies.Items {
+		copyObj := &copies.Items[i]
+		if got, ok := OwnerOf(copyObj); !ok || got != owner {
+			continue
+		}
+		if err := r.Destination.Delete(ctx, copyObj); err != nil && !apierrors.IsNotFound(err) {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return false, fmt.Errorf("deleting the copy: %w", err)
+	}
+	return len(copies.Items) == 0, nil
+}

@@ -1,0 +1,173 @@
+package syncagent
+
+import (
+	"context"
+	"fmt"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	syncagentv1alpha1 "github.com/bindery-dev/bindery/apis/syncagent/v1alpha1"
+	"github.com/bindery-dev/bindery/pkg/mutation"
+	"github.com/bindery-dev/bindery/pkg/publishing"
+	bsync "github.com/bindery-dev/bindery/pkg/sync"
+)
+
+// Reasons of the Synced condition.
+const (
+	ReasonSyncRunning       = "SyncRunning"
+	ReasonWaitingForSchema  = "WaitingForSchema"
+	ReasonSyncConfigInvalid = "SyncConfigInvalid"
+)
+
+// syncController keeps one sync unit running per published, sync-enabled PublishedResource of
+// the agent and reports it in the Synced condition.
+type syncController struct {
+	provider client.Client
+	units    *syncUnits
+	sources  bsync.SourceClusters
+	agent    string
+	selector labels.Selector
+}
+
+func (c *syncController) setup(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("sync-units").
+		For(&syncagentv1alpha1.PublishedResource{}).
+		Watches(&apiextensionsv1.CustomResourceDefinition{}, handler.EnqueueRequestsFromMapFunc(c.forCRD)).
+		Complete(c)
+}
+
+func (c *syncController) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+	pr := &syncagentv1alpha1.PublishedResource{}
+	if err := c.provider.Get(ctx, req.NamespacedName, pr); err != nil {
+		c.units.stop(req.Name)
+		return reconcile.Result{}, client.IgnoreNotFound(err)
+	}
+	if !c.selector.Matches(labels.Set(pr.Labels)) || !publishing.SynchronizationEnabled(pr.Spec) {
+		c.units.stop(pr.Name)
+		return reconcile.Result{}, nil
+	}
+	if !meta.IsStatusConditionTrue(pr.Status.Conditions, syncagentv1alpha1.ConditionSchemaPublished) {
+		// Objects keep syncing with the last good configuration until the spec is fixed.
+		return reconcile.Result{}, c.setSynced(ctx, pr, metav1.ConditionFalse, ReasonWaitingForSchema,
+			"the object sync follows once the schema is published (see the SchemaPublished condition)")
+	}
+	cfg, err := c.unitConfig(ctx, pr)
+	if err != nil {
+		return reconcile.Result{}, c.setSynced(ctx, pr, metav1.ConditionFalse, ReasonSyncConfigInvalid, err.Error())
+	}
+	if err := c.units.ensure(cfg); err != nil {
+		return reconcile.Result{}, err
+	}
+	return reconcile.Result{}, c.setSynced(ctx, pr, metav1.ConditionTrue, ReasonSyncRunning,
+		fmt.Sprintf("consumer objects of %s are synced into the provider cluster as %s",
+			publishing.GroupKind(cfg.Kinds.Source.Kind, cfg.Kinds.Source.Group), publishing.GroupKind(cfg.Kinds.Destination.Kind, cfg.Kinds.Destination.Group)))
+}
+
+// unitConfig compiles the sync configuration of a PublishedResource.
+func (c *syncController) unitConfig(ctx context.Context, pr *syncagentv1alpha1.PublishedResource) (unitConfig, error) {
+	crd, err := c.findCRD(ctx, pr.Spec.Resource)
+	if err != nil {
+		return unitConfig{}, err
+	}
+	kinds, err := publishing.KindsFor(crd, pr.Spec)
+	if err != nil {
+		return unitConfig{}, err
+	}
+	namer, err := bsync.NewNamer(pr.Spec.Naming)
+	if err != nil {
+		return unitConfig{}, err
+	}
+	r := &bsync.Reconciler{
+		Sources: c.sources, Destination: c.provider, Agent: c.agent, Namer: namer,
+		Kinds: bsync.Kinds{
+			Source: kinds.Consumer, Destination: kinds.Provider, DestinationNamespaced: kinds.ProviderNamespaced,
+			CopiesStatus: hasStatus(crd, kinds.Provider.Version),
+		},
+	}
+	if m := pr.Spec.Mutation; m != nil {
+		if r.SpecMutation, err = mutation.Compile(m.Spec); err != nil {
+			return unitConfig{}, fmt.Errorf("spec.mutation.spec: %w", err)
+		}
+		if r.StatusMutation, err = mutation.Compile(m.Status); err != nil {
+			return unitConfig{}, fmt.Errorf("spec.mutation.status: %w", err)
+		}
+	}
+	if f := pr.Spec.Filter; f != nil {
+		if r.ResourceSelector, err = selector(f.Resource); err != nil {
+			return unitConfig{}, fmt.Errorf("spec.filter.resource: %w", err)
+		}
+		if r.NamespaceSelector, err = selector(f.Namespace); err != nil {
+			return unitConfig{}, fmt.Errorf("spec.filter.namespace: %w", err)
+		}
+	}
+	return unitConfig{Name: pr.Name, Kinds: r.Kinds, Spec: pr.Spec, Reconciler: r}, nil
+}
+
+func selector(sel *metav1.LabelSelector) (labels.Selector, error) {
+	if sel == nil {
+		return nil, nil
+	}
+	return metav1.LabelSelectorAsSelector(sel)
+}
+
+func hasStatus(crd *apiextensionsv1.CustomResourceDefinition, version string) bool {
+	for _, v := range crd.Spec.Versions {
+		if v.Name == version {
+			return v.Subresources != nil && v.Subresources.Status != nil
+		}
+	}
+	return false
+}
+
+func (c *syncController) findCRD(ctx context.Context, res syncagentv1alpha1.SourceResource) (*apiextensionsv1.CustomResourceDefinition, error) {
+	crds := &apiextensionsv1.CustomResourceDefinitionList{}
+	if err := c.provider.List(ctx, crds); err != nil {
+		return nil, err
+	}
+	for i := range crds.Items {
+		if crd := &crds.Items[i]; crd.Spec.Group == res.APIGroup && crd.Spec.Names.Kind == res.Kind {
+			return crd, nil
+		}
+	}
+	return nil, fmt.Errorf("spec.resource: no CustomResourceDefinition serves kind %s in group %s", res.Kind, res.APIGroup)
+}
+
+func (c *syncController) forCRD(ctx context.Context, obj client.Object) []reconcile.Request {
+	crd, ok := obj.(*apiextensionsv1.CustomResourceDefinition)
+	if !ok {
+		return nil
+	}
+	prs := &syncagentv1alpha1.PublishedResourceList{}
+	if err := c.provider.List(ctx, prs, client.MatchingLabelsSelector{Selector: c.selector}); err != nil {
+		return nil
+	}
+	var requests []reconcile.Request
+	for _, pr := range prs.Items {
+		if pr.Spec.Resource.APIGroup == crd.Spec.Group && pr.Spec.Resource.Kind == crd.Spec.Names.Kind {
+			requests = append(requests, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&pr)})
+		}
+	}
+	return requests
+}
+
+// setSynced writes the Synced condition with an optimistic lock, so that it never overwrites
+// conditions the publishing controller wrote meanwhile.
+func (c *syncController) setSynced(ctx context.Context, pr *syncagentv1alpha1.PublishedResource, status metav1.ConditionStatus, reason, message string) error {
+	before := pr.DeepCopy()
+	meta.SetStatusCondition(&pr.Status.Conditions, metav1.Condition{
+		Type: syncagentv1alpha1.ConditionSynced, Status: status, Reason: reason, Message: message, ObservedGeneration: pr.Generation,
+	})
+	if equality.Semantic.DeepEqual(before.Status, pr.Status) {
+		return nil
+	}
+	return c.provider.Status().Patch(ctx, pr, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
+}
