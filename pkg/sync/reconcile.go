@@ -49,6 +49,8 @@ type Reconciler struct {
 	SpecMutation, StatusMutation *mutation.Program
 	// ResourceSelector and NamespaceSelector filter the source objects (nil: everything).
 	ResourceSelector, NamespaceSelector labels.Selector
+	// Related are the kinds of objects that travel with each synced object.
+	Related []Related
 }
 
 // Finalizer keeps a source object until its copy is gone.
@@ -100,7 +102,14 @@ func (r *Reconciler) Reconcile(ctx context.Context, cluster string, key types.Na
 	if err != nil || copied == nil {
 		return 0, err
 	}
-	return 0, r.syncStatusUp(ctx, src, obj, copied, owner)
+	if err := r.syncStatusUp(ctx, src, obj, copied, owner); err != nil {
+		return 0, err
+	}
+	return 0, r.syncRelated(ctx, relatedSides{
+		source: src, destination: r.Destination,
+		sourceNamespace: obj.GetNamespace(), destinationNamespace: copied.GetNamespace(),
+		sourcePrimary: obj, destinationPrimary: copied,
+	}, owner, events)
 }
 
 // selected applies the resource and namespace filters.
@@ -221,7 +230,11 @@ func (r *Reconciler) release(ctx context.Context, src client.Client, obj *unstru
 	if err != nil {
 		return 0, err
 	}
-	if !gone {
+	relatedGone, err := r.deleteRelated(ctx, src, Owner{Agent: r.Agent, Source: source})
+	if err != nil {
+		return 0, err
+	}
+	if !gone || !relatedGone {
 		return retryDeletion, nil
 	}
 	patch := client.MergeFrom(obj.DeepCopy())

@@ -26,6 +26,7 @@ import (
 
 	syncagentv1alpha1 "github.com/bindery-dev/bindery/apis/syncagent/v1alpha1"
 	"github.com/bindery-dev/bindery/pkg/publishing"
+	bsync "github.com/bindery-dev/bindery/pkg/sync"
 	"github.com/bindery-dev/bindery/providers/apiexport"
 )
 
@@ -66,6 +67,8 @@ func (o Options) Validate() error {
 	}
 	if o.AgentName == "" {
 		errs = append(errs, errors.New("an agent name is required (--agent-name)"))
+	} else if err := bsync.ValidateAgentName(o.AgentName); err != nil {
+		errs = append(errs, fmt.Errorf("--agent-name: %w", err))
 	}
 	if o.LeaderElection && o.Namespace == "" {
 		errs = append(errs, errors.New("leader election needs a namespace (--namespace)"))
@@ -163,7 +166,7 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	syncing := &syncController{
-		provider: mgr.GetClient(), units: units, sources: clusterSources{mgr: mcmgr},
+		provider: mgr.GetClient(), mapper: mgr.GetRESTMapper(), units: units, sources: clusterSources{mgr: mcmgr},
 		agent: opts.AgentName, selector: opts.Selector,
 	}
 	if err := syncing.setup(mgr); err != nil {

@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -18,6 +19,7 @@ import (
 	"github.com/bindery-dev/bindery/pkg/mutation"
 	"github.com/bindery-dev/bindery/pkg/publishing"
 	bsync "github.com/bindery-dev/bindery/pkg/sync"
+	"github.com/bindery-dev/bindery/pkg/templating"
 )
 
 // Reasons of the Synced condition.
@@ -31,6 +33,7 @@ const (
 // the agent and reports it in the Synced condition.
 type syncController struct {
 	provider client.Client
+	mapper   meta.RESTMapper
 	units    *syncUnits
 	sources  bsync.SourceClusters
 	agent    string
@@ -39,7 +42,7 @@ type syncController struct {
 
 func (c *syncController) setup(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
-		Named("sync-units").
+		Named("sync-units-" + c.agent).
 		For(&syncagentv1alpha1.PublishedResource{}).
 		Watches(&apiextensionsv1.CustomResourceDefinition{}, handler.EnqueueRequestsFromMapFunc(c.forCRD)).
 		Complete(c)
@@ -109,7 +112,67 @@ func (c *syncController) unitConfig(ctx context.Context, pr *syncagentv1alpha1.P
 			return unitConfig{}, fmt.Errorf("spec.filter.namespace: %w", err)
 		}
 	}
+	for i, rel := range pr.Spec.Related {
+		compiled, err := c.compileRelated(rel)
+		if err != nil {
+			return unitConfig{}, fmt.Errorf("spec.related[%d]: %w", i, err)
+		}
+		r.Related = append(r.Related, compiled)
+	}
 	return unitConfig{Name: pr.Name, Kinds: r.Kinds, Spec: pr.Spec, Reconciler: r}, nil
+}
+
+// compileRelated resolves a related entry's kinds on both sides and compiles how to find it.
+func (c *syncController) compileRelated(rel syncagentv1alpha1.RelatedResource) (bsync.Related, error) {
+	providerGVK, err := c.mapper.KindFor(schema.GroupVersionResource{Group: rel.Group, Version: rel.Version, Resource: rel.Resource})
+	if err != nil {
+		return bsync.Related{}, fmt.Errorf("the provider cluster does not serve %s: %w", rel.Resource, err)
+	}
+	consumerGVK := providerGVK
+	if p := rel.Projection; p != nil {
+		if p.Resource != "" && p.Resource != rel.Resource {
+			return bsync.Related{}, fmt.Errorf("projection.resource: renaming a related resource is not supported yet")
+		}
+		if p.Group != "" {
+			consumerGVK.Group = p.Group
+		}
+		if p.Version != "" {
+			consumerGVK.Version = p.Version
+		}
+	}
+	out := bsync.Related{
+		Identifier: rel.Identifier, Origin: bsync.FromDestination,
+		SourceGVK: consumerGVK, DestinationGVK: providerGVK,
+		Cleanup: rel.Cleanup == nil || *rel.Cleanup,
+	}
+	if rel.Origin == syncagentv1alpha1.OriginConsumer {
+		out.Origin = bsync.FromSource
+	}
+	switch o := rel.Object; {
+	case o.Reference != nil:
+		path, err := mutation.ParsePath(o.Reference.Path)
+		if err != nil {
+			return bsync.Related{}, fmt.Errorf("object.reference.path: %w", err)
+		}
+		out.Reference = &path
+	case o.Template != nil:
+		if o.Template.Namespace != "" {
+			return bsync.Related{}, fmt.Errorf("object.template.namespace: related objects in another namespace are not supported yet")
+		}
+		if out.NameTemplate, err = templating.Parse("object.template.name", o.Template.Name); err != nil {
+			return bsync.Related{}, err
+		}
+	case o.Selector != nil:
+		if out.Selector, err = metav1.LabelSelectorAsSelector(o.Selector); err != nil {
+			return bsync.Related{}, fmt.Errorf("object.selector: %w", err)
+		}
+	}
+	if rel.Mutation != nil {
+		if out.Mutation, err = mutation.Compile(rel.Mutation.Spec); err != nil {
+			return bsync.Related{}, fmt.Errorf("mutation.spec: %w", err)
+		}
+	}
+	return out, nil
 }
 
 func selector(sel *metav1.LabelSelector) (labels.Selector, error) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/tools/record"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/cluster"
@@ -23,6 +24,7 @@ import (
 	mcreconcile "sigs.k8s.io/multicluster-runtime/pkg/reconcile"
 	mcsource "sigs.k8s.io/multicluster-runtime/pkg/source"
 
+	syncagentv1alpha1 "github.com/bindery-dev/bindery/apis/syncagent/v1alpha1"
 	bsync "github.com/bindery-dev/bindery/pkg/sync"
 )
 
@@ -108,6 +110,20 @@ type unitConfig struct {
 	Spec       any
 }
 
+// watchesRelated reports whether spec.related[].watch is on (the default) for an entry.
+func (c unitConfig) watchesRelated(identifier string) bool {
+	spec, ok := c.Spec.(syncagentv1alpha1.PublishedResourceSpec)
+	if !ok {
+		return true
+	}
+	for _, rel := range spec.Related {
+		if rel.Identifier == identifier {
+			return rel.Watch == nil || *rel.Watch
+		}
+	}
+	return true
+}
+
 func (c unitConfig) fingerprint() string {
 	data, _ := json.Marshal(c)
 	sum := sha256.Sum256(data)
@@ -160,7 +176,7 @@ func (s *syncUnits) stop(name string) {
 // Callers hold s.mu.
 func (s *syncUnits) newUnit(cfg unitConfig, fingerprint string) (*unit, error) {
 	r := cfg.Reconciler
-	ctrl, err := mccontroller.NewUnmanaged("sync-"+cfg.Name, s.mgr, mccontroller.Options{
+	ctrl, err := mccontroller.NewUnmanaged("sync-"+cfg.Reconciler.Agent+"-"+cfg.Name, s.mgr, mccontroller.Options{
 		Reconciler: reconcile.TypedFunc[mcreconcile.Request](func(ctx context.Context, req mcreconcile.Request) (reconcile.Result, error) {
 			after, err := r.Reconcile(ctx, req.ClusterName.String(), req.NamespacedName)
 			return reconcile.Result{RequeueAfter: after}, err
@@ -192,6 +208,14 @@ func (s *syncUnits) newUnit(cfg unitConfig, fingerprint string) (*unit, error) {
 		}))); err != nil {
 		return nil, err
 	}
+	for _, rel := range cfg.Reconciler.Related {
+		if !cfg.watchesRelated(rel.Identifier) {
+			continue
+		}
+		if err := s.watchRelated(ctrl, cfg, rel); err != nil {
+			return nil, err
+		}
+	}
 	ctx, cancel := context.WithCancel(s.runCtx)
 	go func() {
 		if err := ctrl.Start(ctx); err != nil {
@@ -199,6 +223,60 @@ func (s *syncUnits) newUnit(cfg unitConfig, fingerprint string) (*unit, error) {
 		}
 	}()
 	return &unit{fingerprint: fingerprint, controller: ctrl, cancel: cancel, ctx: ctx}, nil
+}
+
+// watchRelated brings a primary object back when one of its related objects changes on the
+// origin side: provider-side objects lead to the copies in their namespace, consumer-side objects
+// to the consumer's objects in theirs.
+func (s *syncUnits) watchRelated(ctrl mccontroller.Controller, cfg unitConfig, rel bsync.Related) error {
+	agent := cfg.Reconciler.Agent
+	if rel.Origin == bsync.FromDestination {
+		obj := &unstructured.Unstructured{}
+		obj.SetGroupVersionKind(rel.DestinationGVK)
+		local := s.mgr.GetLocalManager().GetCache()
+		return ctrl.Watch(source.TypedKind(local, obj,
+			handler.TypedEnqueueRequestsFromMapFunc(func(ctx context.Context, o *unstructured.Unstructured) []mcreconcile.Request {
+				copies := &unstructured.UnstructuredList{}
+				copies.SetGroupVersionKind(listKind(cfg.Kinds.Destination))
+				if err := local.List(ctx, copies, client.InNamespace(o.GetNamespace()), client.MatchingLabels{bsync.AgentLabel: agent}); err != nil {
+					return nil
+				}
+				var requests []mcreconcile.Request
+				for i := range copies.Items {
+					if owner, ok := bsync.OwnerOf(&copies.Items[i]); ok && owner.Agent == agent {
+						requests = append(requests, requestFor(owner.Source))
+					}
+				}
+				return requests
+			})))
+	}
+	obj := &unstructured.Unstructured{}
+	obj.SetGroupVersionKind(rel.SourceGVK)
+	return ctrl.MultiClusterWatch(mcsource.TypedKind(obj, func(name multicluster.ClusterName, cl cluster.Cluster) handler.TypedEventHandler[*unstructured.Unstructured, mcreconcile.Request] {
+		return handler.TypedEnqueueRequestsFromMapFunc(func(ctx context.Context, o *unstructured.Unstructured) []mcreconcile.Request {
+			primaries := &unstructured.UnstructuredList{}
+			primaries.SetGroupVersionKind(listKind(cfg.Kinds.Source))
+			if err := cl.GetCache().List(ctx, primaries, client.InNamespace(o.GetNamespace())); err != nil {
+				return nil
+			}
+			requests := make([]mcreconcile.Request, 0, len(primaries.Items))
+			for i := range primaries.Items {
+				requests = append(requests, requestFor(bsync.SourceOf(name.String(), &primaries.Items[i])))
+			}
+			return requests
+		})
+	}))
+}
+
+func requestFor(source bsync.Source) mcreconcile.Request {
+	return mcreconcile.Request{
+		ClusterName: multicluster.ClusterName(source.Cluster),
+		Request:     reconcile.Request{NamespacedName: client.ObjectKey{Namespace: source.Namespace, Name: source.Name}},
+	}
+}
+
+func listKind(gvk schema.GroupVersionKind) schema.GroupVersionKind {
+	return gvk.GroupVersion().WithKind(gvk.Kind + "List")
 }
 
 // clusterSources resolves consumer clusters through the multicluster manager.

@@ -58,6 +58,7 @@ current-context: c
 		{[]string{"--kcp-kubeconfig", kubeconfig, "--kubeconfig", kubeconfig}, "--apiexport-endpoint-slice"},
 		{[]string{"--kcp-kubeconfig", kubeconfig, "--kubeconfig", kubeconfig, "--apiexport-endpoint-slice", "x"}, "--agent-name"},
 		{[]string{"--kcp-kubeconfig", filepath.Join(t.TempDir(), "missing"), "--kubeconfig", kubeconfig}, "--kcp-kubeconfig"},
+		{[]string{"--kcp-kubeconfig", kubeconfig, "--kubeconfig", kubeconfig, "--apiexport-endpoint-slice", "x", "--agent-name", "Not_A_Label"}, "--agent-name"},
 	} {
 		_, err := execute(tc.args...)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

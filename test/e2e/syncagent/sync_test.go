@@ -27,14 +27,7 @@ func TestSyncRoundTrip(t *testing.T) {
 	ctx := framework.Context(t)
 	kube := framework.StartKube(t, "deploy/crd")
 	providerCluster := framework.NewClient(t, kube.Config())
-	crd := postgresCRD()
-	spec := crd.Spec.Versions[0].Schema.OpenAPIV3Schema.Properties["spec"]
-	spec.Properties["tier"] = apiextensionsv1.JSONSchemaProps{Type: "string"}
-	crd.Spec.Versions[0].Schema.OpenAPIV3Schema.Properties["spec"] = spec
-	crd.Spec.Versions[0].Schema.OpenAPIV3Schema.Properties["status"] = apiextensionsv1.JSONSchemaProps{
-		Type: "object", Properties: map[string]apiextensionsv1.JSONSchemaProps{"phase": {Type: "string"}},
-	}
-	if err := providerCluster.Create(ctx, crd); err != nil {
+	if err := providerCluster.Create(ctx, syncCRD()); err != nil {
 		t.Fatalf("creating the provider CRD: %v", err)
 	}
 	provider := framework.NewWorkspace(t, "provider")
@@ -115,6 +108,23 @@ func TestSyncRoundTrip(t *testing.T) {
 		err := consumers[2].Client.Get(ctx, client.ObjectKey{Namespace: "default", Name: "orders"}, database("orders", ""))
 		return apierrors.IsNotFound(err), fmt.Sprintf("consumer object: %v", err), nil
 	})
+}
+
+// syncCRD is the provider's CRD with the fields the sync tests use: spec.engine, spec.tier (set by
+// the provider), spec.configRef, status.phase and status.credentialsSecretRef.name.
+func syncCRD() *apiextensionsv1.CustomResourceDefinition {
+	crd := postgresCRD()
+	str := apiextensionsv1.JSONSchemaProps{Type: "string"}
+	crd.Spec.Versions[0].Schema.OpenAPIV3Schema.Properties = map[string]apiextensionsv1.JSONSchemaProps{
+		"spec": {Type: "object", Properties: map[string]apiextensionsv1.JSONSchemaProps{
+			"engine": str, "tier": str, "configRef": str,
+		}},
+		"status": {Type: "object", Properties: map[string]apiextensionsv1.JSONSchemaProps{
+			"phase": str,
+			"credentialsSecretRef": {Type: "object", Properties: map[string]apiextensionsv1.JSONSchemaProps{"name": str}},
+		}},
+	}
+	return crd
 }
 
 func database(name, engine string) *unstructured.Unstructured {
