@@ -21,7 +21,7 @@ import (
 // and the APIExport through kcpCache, with one worker.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, kcpCache cache.Cache) error {
 	return ctrl.NewControllerManagedBy(mgr).
-		Named("publishing-" + r.AgentName).
+		Named("publishing-"+r.AgentName).
 		For(&syncagentv1alpha1.PublishedResource{}).
 		Watches(&apiextensionsv1.CustomResourceDefinition{}, handler.EnqueueRequestsFromMapFunc(r.forCRD)).
 		WatchesRawSource(source.Kind(kcpCache, &apisv1alpha2.APIExport{},

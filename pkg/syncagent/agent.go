@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/go-logr/logr"
+	"github.com/kcp-dev/logicalcluster/v3"
 	apisv1alpha1 "github.com/kcp-dev/sdk/apis/apis/v1alpha1"
 	apisv1alpha2 "github.com/kcp-dev/sdk/apis/apis/v1alpha2"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -102,7 +104,7 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("connecting to kcp: %w", err)
 	}
-	exportName, err := resolveExportName(ctx, kcpClient, opts.EndpointSliceName)
+	exportName, err := resolveExportName(ctx, kcpClient, opts.EndpointSliceName, workspaceOf(opts.KCPConfig))
 	if err != nil {
 		return err
 	}
@@ -177,18 +179,31 @@ func Run(ctx context.Context, opts Options) error {
 
 // resolveExportName reads the APIExport the endpoint slice refers to; without a slice (kcp creates
 // one per APIExport, so there is none before the export exists) it is the slice's name.
-func resolveExportName(ctx context.Context, kcp client.Client, sliceName string) (string, error) {
+// workspace is the path in the kcp kubeconfig's server URL, if it is one.
+func resolveExportName(ctx context.Context, kcp client.Client, sliceName string, workspace logicalcluster.Path) (string, error) {
 	slice := &apisv1alpha1.APIExportEndpointSlice{}
 	err := kcp.Get(ctx, client.ObjectKey{Name: sliceName}, slice)
+	exportPath := logicalcluster.NewPath(slice.Spec.APIExport.Path)
 	switch {
 	case apierrors.IsNotFound(err):
 		return sliceName, nil
 	case err != nil:
 		return "", fmt.Errorf("reading APIExportEndpointSlice %s: %w", sliceName, err)
-	case slice.Spec.APIExport.Path != "":
+	// kcp fills in the path of slices it creates; only a path naming another workspace is refused.
+	case !exportPath.Empty() && !workspace.Empty() && exportPath != workspace:
 		return "", fmt.Errorf("APIExportEndpointSlice %s refers to APIExport %s in workspace %s; the agent manages an APIExport in the slice's own workspace",
 			sliceName, slice.Spec.APIExport.Name, slice.Spec.APIExport.Path)
 	default:
 		return slice.Spec.APIExport.Name, nil
 	}
+}
+
+// workspaceOf returns the workspace path of a /clusters/<path> server URL, or an empty path when
+// the URL names a logical cluster (no colon) or nothing.
+func workspaceOf(cfg *rest.Config) logicalcluster.Path {
+	_, after, found := strings.Cut(cfg.Host, "/clusters/")
+	if !found || !strings.Contains(after, ":") {
+		return logicalcluster.Path{}
+	}
+	return logicalcluster.NewPath(strings.TrimSuffix(after, "/"))
 }

@@ -42,7 +42,7 @@ type syncController struct {
 
 func (c *syncController) setup(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
-		Named("sync-units-" + c.agent).
+		Named("sync-units-"+c.agent).
 		For(&syncagentv1alpha1.PublishedResource{}).
 		Watches(&apiextensionsv1.CustomResourceDefinition{}, handler.EnqueueRequestsFromMapFunc(c.forCRD)).
 		Complete(c)

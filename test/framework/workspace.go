@@ -115,6 +115,9 @@ func NewWorkspace(t testing.TB, prefix string, opts ...WorkspaceOption) *Workspa
 // NewClient returns a controller-runtime client with the framework's Scheme.
 func NewClient(t testing.TB, cfg *rest.Config) ctrlclient.Client {
 	t.Helper()
+	cfg = rest.CopyConfig(cfg)
+	// Tests poll; client-go's default of 5 requests per second would make them wait on themselves.
+	cfg.QPS, cfg.Burst = 100, 200
 	c, err := ctrlclient.New(cfg, ctrlclient.Options{Scheme: Scheme})
 	if err != nil {
 		t.Fatalf("creating client for %s: %v", cfg.Host, err)
