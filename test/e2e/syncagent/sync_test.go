@@ -120,7 +120,7 @@ func syncCRD() *apiextensionsv1.CustomResourceDefinition {
 			"engine": str, "tier": str, "configRef": str,
 		}},
 		"status": {Type: "object", Properties: map[string]apiextensionsv1.JSONSchemaProps{
-			"phase": str,
+			"phase":                str,
 			"credentialsSecretRef": {Type: "object", Properties: map[string]apiextensionsv1.JSONSchemaProps{"name": str}},
 		}},
 	}
