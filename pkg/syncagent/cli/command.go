@@ -27,6 +27,8 @@ type flags struct {
 	leaderElect    bool
 	metricsAddress string
 	healthAddress  string
+	qps            float32
+	burst          int
 	zapOptions     zap.Options
 }
 
@@ -57,6 +59,8 @@ See docs/syncagent.md for the PublishedResource API and the permissions the agen
 	fs.BoolVar(&f.leaderElect, "leader-elect", true, "run one active replica at a time")
 	fs.StringVar(&f.metricsAddress, "metrics-bind-address", ":8080", "address of the Prometheus metrics endpoint; 0 disables it")
 	fs.StringVar(&f.healthAddress, "health-probe-bind-address", ":8081", "address of /healthz and /readyz; 0 disables them")
+	fs.Float32Var(&f.qps, "kube-api-qps", 50, "requests per second the agent may send to each API server (kcp and the provider cluster)")
+	fs.IntVar(&f.burst, "kube-api-burst", 100, "burst of requests above --kube-api-qps")
 	// zap registers its flags (--zap-log-level, ...) on a standard library flag set.
 	logFlags := flag.NewFlagSet("log", flag.ContinueOnError)
 	f.zapOptions.BindFlags(logFlags)
@@ -86,6 +90,10 @@ func run(cmd *cobra.Command, f *flags) error {
 	providerConfig, err := providerConfig(f.kubeconfig)
 	if err != nil {
 		return err
+	}
+	// Without this, client-go throttles to 5 requests per second, which caps the sync rate.
+	for _, cfg := range []*rest.Config{kcpConfig, providerConfig} {
+		cfg.QPS, cfg.Burst = f.qps, f.burst
 	}
 	opts := syncagent.Options{
 		KCPConfig:              kcpConfig,

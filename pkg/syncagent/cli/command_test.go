@@ -31,7 +31,8 @@ func TestHelpExplainsEveryFlag(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, flag := range []string{"--kcp-kubeconfig", "--apiexport-endpoint-slice", "--kubeconfig", "--agent-name",
-		"--namespace", "--published-resource-selector", "--leader-elect", "--metrics-bind-address", "--health-probe-bind-address"} {
+		"--namespace", "--published-resource-selector", "--leader-elect", "--metrics-bind-address", "--health-probe-bind-address",
+		"--kube-api-qps", "--kube-api-burst"} {
 		if !strings.Contains(out, flag) {
 			t.Errorf("--help does not mention %s", flag)
 		}
