@@ -97,6 +97,7 @@ func Run(ctx context.Context, opts Options) error {
 	if opts.Selector == nil {
 		opts.Selector = labels.Everything()
 	}
+	opts.KCPConfig, opts.ProviderConfig = withRateLimit(opts.KCPConfig), withRateLimit(opts.ProviderConfig)
 	scheme := NewScheme()
 	log := opts.Log.WithValues("agent", opts.AgentName)
 
@@ -196,6 +197,16 @@ func resolveExportName(ctx context.Context, kcp client.Client, sliceName string,
 	default:
 		return slice.Spec.APIExport.Name, nil
 	}
+}
+
+// withRateLimit gives a config without a client-side rate limit 50 requests per second (burst
+// 100): client-go's default of 5 would cap the sync rate.
+func withRateLimit(cfg *rest.Config) *rest.Config {
+	cfg = rest.CopyConfig(cfg)
+	if cfg.QPS == 0 {
+		cfg.QPS, cfg.Burst = 50, 100
+	}
+	return cfg
 }
 
 // workspaceOf returns the workspace path of a /clusters/<path> server URL, or an empty path when
