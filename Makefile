@@ -15,9 +15,9 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS = -X github.com/bindery-dev/bindery/pkg/version.Version=$(VERSION)
 STATE_DIR ?= .bindery
 
-# Every package except the e2e suites, which need real servers. Assigned in the recipe, so that a
-# failing `go list` fails the target instead of testing nothing.
-LIST_UNIT_PKGS = pkgs=$$($(GO) list ./... | grep -v '/test/e2e/')
+# Every package except the e2e suites and end-to-end benchmarks, which need real servers. Assigned
+# in the recipe, so that a failing `go list` fails the target instead of testing nothing.
+LIST_UNIT_PKGS = pkgs=$$($(GO) list ./... | grep -v -e '/test/e2e/' -e '/test/bench/')
 CMDS = $(notdir $(patsubst %/,%,$(wildcard cmd/*/)))
 
 .PHONY: help
@@ -45,10 +45,12 @@ test-e2e: ## e2e tests against real kcp and kube-apiservers (needs make tools)
 	$(GO) test -count=1 -timeout $(E2E_TIMEOUT) ./test/e2e/...
 
 .PHONY: bench
-bench: ## benchmarks with their ratios (input sizes and results: docs/performance.md)
+bench: tools ## benchmarks with their ratios (input sizes and results: docs/performance.md)
 	@mkdir -p bin
 	@$(LIST_UNIT_PKGS); $(GO) test -run '^$$' -bench . -benchmem -timeout 60m $$pkgs | tee bin/bench.txt
 	@awk -f hack/bench-ratios.awk bin/bench.txt
+	@echo ">>> end-to-end benchmarks against real kcp and kube-apiserver (a few minutes)"
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./test/bench/... | tee bin/bench-e2e.txt
 
 .PHONY: generate
 generate: ## deepcopy code and CRDs from apis/ (controller-gen, pinned)

@@ -102,7 +102,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, cluster string, key types.Na
 	if err != nil || copied == nil {
 		return 0, err
 	}
-	if err := r.syncStatusUp(ctx, src, obj, copied, owner); err != nil {
+	if err := r.syncStatusUp(ctx, src, obj, copied, owner, events); err != nil {
 		return 0, err
 	}
 	return 0, r.syncRelated(ctx, relatedSides{
@@ -201,7 +201,7 @@ func (r *Reconciler) ensureNamespace(ctx context.Context, namespace string) erro
 }
 
 // syncStatusUp copies the copy's status (after the status mutation) to the source object.
-func (r *Reconciler) syncStatusUp(ctx context.Context, src client.Client, obj, copied *unstructured.Unstructured, owner Owner) error {
+func (r *Reconciler) syncStatusUp(ctx context.Context, src client.Client, obj, copied *unstructured.Unstructured, owner Owner, events record.EventRecorder) error {
 	if !r.Kinds.CopiesStatus {
 		return nil
 	}
@@ -217,6 +217,9 @@ func (r *Reconciler) syncStatusUp(ctx context.Context, src client.Client, obj, c
 	obj.Object["status"] = status
 	if err := src.Status().Patch(ctx, obj, patch); err != nil {
 		return fmt.Errorf("writing status back: %w", err)
+	}
+	if current == nil {
+		events.Event(obj, corev1.EventTypeNormal, "Synced", "the provider reported the object's status")
 	}
 	return nil
 }
