@@ -157,6 +157,7 @@ func (r *Reconciler) syncDown(ctx context.Context, obj *unstructured.Unstructure
 	case err != nil:
 		return nil, fmt.Errorf("reading the copy: %w", err)
 	}
+	markApplied(desired)
 	verdict, message := Decide(objectOrNil(existing), owner)
 	switch verdict {
 	case Create:
@@ -164,6 +165,9 @@ func (r *Reconciler) syncDown(ctx context.Context, obj *unstructured.Unstructure
 			return nil, err
 		}
 	case Update:
+		if upToDate(existing, desired) {
+			return existing, nil // most reconciles (status changes, resyncs) write nothing
+		}
 	default:
 		events.Event(obj, corev1.EventTypeWarning, "ProviderConflict", message)
 		log.FromContext(ctx).Info("not syncing: the target is taken", "reason", message, "namespace", namespace, "name", name)
@@ -192,6 +196,9 @@ func (r *Reconciler) ensureNamespace(ctx context.Context, namespace string) erro
 		return nil
 	}
 	ns := &corev1.Namespace{}
+	if err := r.Destination.Get(ctx, client.ObjectKey{Name: namespace}, ns); err == nil {
+		return nil
+	}
 	ns.Name = namespace
 	ns.Labels = map[string]string{AgentLabel: r.Agent}
 	if err := r.Destination.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {

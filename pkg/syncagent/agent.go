@@ -120,7 +120,9 @@ func Run(ctx context.Context, opts Options) error {
 		return fmt.Errorf("watching the consumers of %s: %w", opts.EndpointSliceName, err)
 	}
 	mcmgr, err := mcmanager.New(opts.ProviderConfig, consumers, ctrl.Options{
-		Scheme:                  scheme,
+		Scheme: scheme,
+		// The copies are unstructured; reading them from the cache saves a request per reconcile.
+		Client:                  client.Options{Cache: &client.CacheOptions{Unstructured: true}},
 		Logger:                  log,
 		LeaderElection:          opts.LeaderElection,
 		LeaderElectionID:        "bindery-syncagent-" + opts.AgentName,
@@ -199,12 +201,18 @@ func resolveExportName(ctx context.Context, kcp client.Client, sliceName string,
 	}
 }
 
-// withRateLimit gives a config without a client-side rate limit 50 requests per second (burst
-// 100): client-go's default of 5 would cap the sync rate.
+// Default client-side rate limit towards each API server. client-go's default of 5 requests per
+// second would cap the sync at a few objects per second.
+const (
+	DefaultQPS   = 200
+	DefaultBurst = 400
+)
+
+// withRateLimit gives a config without a client-side rate limit the default one.
 func withRateLimit(cfg *rest.Config) *rest.Config {
 	cfg = rest.CopyConfig(cfg)
 	if cfg.QPS == 0 {
-		cfg.QPS, cfg.Burst = 50, 100
+		cfg.QPS, cfg.Burst = DefaultQPS, DefaultBurst
 	}
 	return cfg
 }

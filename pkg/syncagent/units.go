@@ -181,7 +181,7 @@ func (s *syncUnits) newUnit(cfg unitConfig, fingerprint string) (*unit, error) {
 			after, err := r.Reconcile(ctx, req.ClusterName.String(), req.NamespacedName)
 			return reconcile.Result{RequeueAfter: after}, err
 		}),
-		MaxConcurrentReconciles: 4,
+		MaxConcurrentReconciles: syncWorkers,
 		SkipNameValidation:      ptrTo(true),
 	})
 	if err != nil {
@@ -293,3 +293,6 @@ func (c clusterSources) Cluster(ctx context.Context, name string) (client.Client
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// syncWorkers bounds the concurrent reconciles of one PublishedResource across all workspaces.
+const syncWorkers = 16

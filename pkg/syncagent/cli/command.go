@@ -59,8 +59,8 @@ See docs/syncagent.md for the PublishedResource API and the permissions the agen
 	fs.BoolVar(&f.leaderElect, "leader-elect", true, "run one active replica at a time")
 	fs.StringVar(&f.metricsAddress, "metrics-bind-address", ":8080", "address of the Prometheus metrics endpoint; 0 disables it")
 	fs.StringVar(&f.healthAddress, "health-probe-bind-address", ":8081", "address of /healthz and /readyz; 0 disables them")
-	fs.Float32Var(&f.qps, "kube-api-qps", 50, "requests per second the agent may send to each API server (kcp and the provider cluster)")
-	fs.IntVar(&f.burst, "kube-api-burst", 100, "burst of requests above --kube-api-qps")
+	fs.Float32Var(&f.qps, "kube-api-qps", syncagent.DefaultQPS, "requests per second the agent may send to each API server (kcp and the provider cluster)")
+	fs.IntVar(&f.burst, "kube-api-burst", syncagent.DefaultBurst, "burst of requests above --kube-api-qps")
 	// zap registers its flags (--zap-log-level, ...) on a standard library flag set.
 	logFlags := flag.NewFlagSet("log", flag.ContinueOnError)
 	f.zapOptions.BindFlags(logFlags)

@@ -21,7 +21,8 @@ import (
 )
 
 // Cluster is one logical cluster behind a wildcard endpoint, as a controller-runtime
-// cluster.Cluster. Its cache is a ScopedCache over the shared informers; its clients talk to
+// cluster.Cluster. Its cache is a ScopedCache over the shared informers (GetClient reads typed and
+// unstructured objects from it); its clients talk to
 // <url>/clusters/<name> through the endpoint's shared HTTP client and REST mapper. Clients and
 // event recorders are built on first use, so an engaged cluster that no controller touches costs
 // only a few small structs.
@@ -82,7 +83,10 @@ func (c *Cluster) buildClients() {
 		if err != nil {
 			panic(fmt.Sprintf("building the API reader of cluster %s: %v", c.name, err))
 		}
-		opts.Cache = &client.CacheOptions{Reader: c.cache}
+		// Unstructured reads come from the shared informers too: controllers over exported APIs
+		// usually have no Go types for them, and reading through the virtual workspace for every
+		// reconcile would cost a request each.
+		opts.Cache = &client.CacheOptions{Reader: c.cache, Unstructured: true}
 		cached, err := client.New(c.config, opts)
 		if err != nil {
 			panic(fmt.Sprintf("building the client of cluster %s: %v", c.name, err))

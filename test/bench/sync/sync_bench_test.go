@@ -1,0 +1,319 @@
+package sync
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	toolscache "k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	syncagentv1alpha1 "github.com/bindery-dev/bindery/apis/syncagent/v1alpha1"
+	bsync "github.com/bindery-dev/bindery/pkg/sync"
+	"github.com/bindery-dev/bindery/test/framework"
+	"github.com/bindery-dev/bindery/test/servers"
+)
+
+const (
+	internalGroup  = "internal.bench.example.com"
+	publishedGroup = "bench.example.com"
+	workspaces     = 10
+	objects        = 1000 // created across the workspaces, for throughput
+	steadyRate     = 20   // objects per second, for latency
+	steadyObjects  = 200
+)
+
+// BenchmarkSync measures, in one run (b.N is ignored; run with -benchtime=1x):
+//   - raw-objects/s: creating 1000 objects across 10 workspaces in kcp, with no agent involved;
+//   - sync-objects/s: creating 1000 objects across 10 other workspaces until every copy exists
+//     in the provider cluster and every status is back, with a fake operator setting status;
+//   - sync/raw: the ratio of the two (target at least 0.5);
+//   - p50-ms, p99-ms: from create in kcp to the copy appearing in the provider cluster, for 200
+//     objects created at a steady 20 per second (target: p99 under 1 s);
+//   - agent-peak-RSS-MB: the agent process's peak resident memory.
+func BenchmarkSync(b *testing.B) {
+	ctx := framework.Context(b)
+	kube := framework.StartKube(b, "deploy/crd")
+	provider := framework.NewClient(b, kube.Config())
+	if err := provider.Create(ctx, benchCRD()); err != nil {
+		b.Fatal(err)
+	}
+	providerWS := framework.NewWorkspace(b, "bench-provider")
+	agent := framework.StartProcess(b, "agent", framework.Binary(b, "./cmd/bindery-syncagent"),
+		"--kcp-kubeconfig", framework.WriteKubeconfig(b, "kcp", providerWS.Config),
+		"--kubeconfig", framework.WriteKubeconfig(b, "provider", kube.Config()),
+		"--apiexport-endpoint-slice", "bench", "--agent-name", "bench",
+		"--leader-elect=false", "--metrics-bind-address", "0", "--health-probe-bind-address", "0")
+	if err := provider.Create(ctx, publishedResource()); err != nil {
+		b.Fatal(err)
+	}
+	waitForSynced(b, provider)
+	seen := watchCopies(b, kube)
+
+	rawClients := rawWorkspaces(b)
+	consumers := make([]*framework.Workspace, workspaces)
+	syncClients := make([]client.Client, workspaces)
+	for i := range consumers {
+		ws := framework.NewWorkspace(b, "bench-consumer")
+		framework.Bind(b, ws, providerWS.Path, "bench",
+			framework.Claim("", "events", "create", "patch", "update"),
+			framework.Claim("", "namespaces", "create", "get", "list", "watch"))
+		framework.CreateWhenServed(b, ws.Client, benchObject(publishedGroup, "Database", "warm-up"))
+		consumers[i], syncClients[i] = ws, ws.Client
+	}
+	b.ResetTimer()
+
+	raw := createAll(b, rawClients, "widget", framework.WidgetGVR("raw.bench.example.com").Group, "Widget")
+	start := time.Now()
+	createAll(b, syncClients, "db", publishedGroup, "Database")
+	waitForAllReady(b, consumers, objects/workspaces)
+	synced := time.Since(start)
+
+	latencies := steadyLatencies(b, consumers, seen)
+	b.StopTimer()
+
+	rss, err := agent.PeakRSS()
+	if err != nil {
+		b.Fatal(err)
+	}
+	rawRate := float64(objects) / raw.Seconds()
+	syncRate := float64(objects) / synced.Seconds()
+	b.ReportMetric(rawRate, "raw-objects/s")
+	b.ReportMetric(syncRate, "sync-objects/s")
+	b.ReportMetric(syncRate/rawRate, "sync/raw")
+	b.ReportMetric(percentile(latencies, 50), "p50-ms")
+	b.ReportMetric(percentile(latencies, 99), "p99-ms")
+	b.ReportMetric(float64(rss)/(1<<20), "agent-peak-RSS-MB")
+}
+
+// benchCRD is the provider's CRD, with a status subresource.
+func benchCRD() *apiextensionsv1.CustomResourceDefinition {
+	preserve := true
+	return &apiextensionsv1.CustomResourceDefinition{
+		ObjectMeta: metav1.ObjectMeta{Name: "postgresclusters." + internalGroup},
+		Spec: apiextensionsv1.CustomResourceDefinitionSpec{
+			Group: internalGroup,
+			Names: apiextensionsv1.CustomResourceDefinitionNames{Plural: "postgresclusters", Singular: "postgrescluster", Kind: "PostgresCluster", ListKind: "PostgresClusterList"},
+			Scope: apiextensionsv1.NamespaceScoped,
+			Versions: []apiextensionsv1.CustomResourceDefinitionVersion{{
+				Name: "v1", Served: true, Storage: true,
+				Schema:       &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: &apiextensionsv1.JSONSchemaProps{Type: "object", XPreserveUnknownFields: &preserve}},
+				Subresources: &apiextensionsv1.CustomResourceSubresources{Status: &apiextensionsv1.CustomResourceSubresourceStatus{}},
+			}},
+		},
+	}
+}
+
+func publishedResource() *syncagentv1alpha1.PublishedResource {
+	return &syncagentv1alpha1.PublishedResource{
+		ObjectMeta: metav1.ObjectMeta{Name: "bench"},
+		Spec: syncagentv1alpha1.PublishedResourceSpec{
+			Resource:   syncagentv1alpha1.SourceResource{APIGroup: internalGroup, Kind: "PostgresCluster"},
+			Projection: &syncagentv1alpha1.Projection{Group: publishedGroup, Kind: "Database"},
+		},
+	}
+}
+
+func benchObject(group, kind, name string) *unstructured.Unstructured {
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": group + "/v1", "kind": kind,
+		"metadata": map[string]any{"name": name, "namespace": "default"},
+		"spec":     map[string]any{"size": "small"},
+	}}
+}
+
+func waitForSynced(b *testing.B, c client.Client) {
+	framework.WaitFor(b, time.Minute, "the PublishedResource to sync", func(ctx context.Context) (bool, string, error) {
+		pr := &syncagentv1alpha1.PublishedResource{}
+		if err := c.Get(ctx, client.ObjectKey{Name: "bench"}, pr); err != nil {
+			return false, "", err
+		}
+		for _, cond := range pr.Status.Conditions {
+			if cond.Type == syncagentv1alpha1.ConditionSynced && cond.Status == metav1.ConditionTrue {
+				return true, "", nil
+			}
+		}
+		return false, "not synced", nil
+	})
+}
+
+// rawWorkspaces binds a plain Widget export (no agent) into 10 workspaces.
+func rawWorkspaces(b *testing.B) []client.Client {
+	group := framework.WidgetGVR("raw.bench.example.com").Group
+	rawProvider := framework.NewWorkspace(b, "bench-raw")
+	framework.ExportWidgets(b, rawProvider, "widgets", group)
+	clients := make([]client.Client, workspaces)
+	for i := range clients {
+		ws := framework.NewWorkspace(b, "bench-raw-consumer")
+		framework.Bind(b, ws, rawProvider.Path, "widgets")
+		framework.CreateWhenServed(b, ws.Client, framework.NewWidget(group, "default", "warm-up", "small"))
+		clients[i] = ws.Client
+	}
+	return clients
+}
+
+// createAll creates objects/workspaces objects in each workspace, one creator per workspace, and
+// returns how long that took.
+func createAll(b *testing.B, clients []client.Client, prefix, group, kind string) time.Duration {
+	start := time.Now()
+	var wg sync.WaitGroup
+	errs := make(chan error, len(clients))
+	for _, c := range clients {
+		wg.Go(func() {
+			for i := range objects / len(clients) {
+				if err := c.Create(context.Background(), benchObject(group, kind, fmt.Sprintf("%s-%04d", prefix, i))); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		b.Fatalf("creating %s objects: %v", kind, err)
+	}
+	return time.Since(start)
+}
+
+// firstSeen records when the copy of each source object first appeared in the provider cluster.
+type firstSeen struct {
+	mu sync.Mutex
+	at map[string]time.Time
+}
+
+func (f *firstSeen) record(sourceHash string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.at[sourceHash]; !ok {
+		f.at[sourceHash] = time.Now()
+	}
+}
+
+func (f *firstSeen) get(sourceHash string) (time.Time, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	t, ok := f.at[sourceHash]
+	return t, ok
+}
+
+// watchCopies acts as the provider's operator (it sets status.phase=Ready on every new copy) and
+// records when each copy first appeared.
+func watchCopies(b *testing.B, kube *servers.Kube) *firstSeen {
+	ctx := framework.Context(b)
+	seen := &firstSeen{at: map[string]time.Time{}}
+	copies, err := cache.New(kube.Config(), cache.Options{Scheme: framework.Scheme})
+	if err != nil {
+		b.Fatal(err)
+	}
+	obj := &unstructured.Unstructured{}
+	obj.SetAPIVersion(internalGroup + "/v1")
+	obj.SetKind("PostgresCluster")
+	informer, err := copies.GetInformer(ctx, obj, cache.BlockUntilSynced(false))
+	if err != nil {
+		b.Fatal(err)
+	}
+	pending := make(chan *unstructured.Unstructured, 2*objects)
+	if _, err := informer.AddEventHandler(toolscache.ResourceEventHandlerFuncs{AddFunc: func(o any) {
+		u := o.(*unstructured.Unstructured)
+		seen.record(u.GetLabels()[bsync.SourceLabel])
+		pending <- u.DeepCopy()
+	}}); err != nil {
+		b.Fatal(err)
+	}
+	operator := framework.NewClient(b, kube.Config())
+	for range 8 {
+		go func() {
+			for u := range pending {
+				u.Object["status"] = map[string]any{"phase": "Ready"}
+				for ctx.Err() == nil {
+					err := operator.Status().Update(ctx, u)
+					if err == nil || apierrors.IsNotFound(err) {
+						break
+					}
+					if apierrors.IsConflict(err) {
+						_ = operator.Get(ctx, client.ObjectKeyFromObject(u), u)
+						u.Object["status"] = map[string]any{"phase": "Ready"}
+					}
+				}
+			}
+		}()
+	}
+	go func() { _ = copies.Start(ctx) }()
+	if !copies.WaitForCacheSync(ctx) {
+		b.Fatal("the copies' cache did not sync")
+	}
+	return seen
+}
+
+// waitForAllReady waits until every Database in every workspace has status.phase=Ready.
+func waitForAllReady(b *testing.B, consumers []*framework.Workspace, perWorkspace int) {
+	framework.WaitFor(b, 10*time.Minute, "every status to be back", func(ctx context.Context) (bool, string, error) {
+		ready := 0
+		for _, ws := range consumers {
+			list := &unstructured.UnstructuredList{}
+			list.SetAPIVersion(publishedGroup + "/v1")
+			list.SetKind("DatabaseList")
+			if err := ws.Client.List(ctx, list); err != nil {
+				return false, "", err
+			}
+			for _, item := range list.Items {
+				if phase, _, _ := unstructured.NestedString(item.Object, "status", "phase"); phase == "Ready" {
+					ready++
+				}
+			}
+		}
+		want := len(consumers) * (perWorkspace + 1) // plus the warm-up object
+		return ready >= want, fmt.Sprintf("%d of %d ready", ready, want), nil
+	})
+}
+
+// steadyLatencies creates objects at a steady rate and returns, in milliseconds, how long each
+// took from its create in kcp until its copy appeared in the provider cluster.
+func steadyLatencies(b *testing.B, consumers []*framework.Workspace, seen *firstSeen) []float64 {
+	ctx := framework.Context(b)
+	created := map[string]time.Time{}
+	ticker := time.NewTicker(time.Second / steadyRate)
+	defer ticker.Stop()
+	for i := range steadyObjects {
+		<-ticker.C
+		ws := consumers[i%len(consumers)]
+		name := fmt.Sprintf("steady-%04d", i)
+		if err := ws.Client.Create(ctx, benchObject(publishedGroup, "Database", name)); err != nil {
+			b.Fatal(err)
+		}
+		created[bsync.Source{Cluster: ws.Cluster.String(), Namespace: "default", Name: name}.Hash()] = time.Now()
+	}
+	var latencies []float64
+	framework.WaitFor(b, 5*time.Minute, "every steady object's copy", func(context.Context) (bool, string, error) {
+		latencies = latencies[:0]
+		for hash, at := range created {
+			copied, ok := seen.get(hash)
+			if !ok {
+				return false, fmt.Sprintf("%d of %d copied", len(latencies), len(created)), nil
+			}
+			latencies = append(latencies, float64(copied.Sub(at).Microseconds())/1000)
+		}
+		return true, "", nil
+	})
+	return latencies
+}
+
+// percentile returns the p-th percentile (nearest rank) of values.
+func percentile(values []float64, p int) float64 {
+	sorted := slices.Clone(values)
+	slices.Sort(sorted)
+	if len(sorted) == 0 {
+		return 0
+	}
+	rank := (p*len(sorted) + 99) / 100
+	return sorted[max(rank-1, 0)]
+}
