@@ -31,4 +31,3 @@ func WriteKubeconfig(t testing.TB, name string, cfg *rest.Config) string {
 	}
 	return path
 }
-
