@@ -100,8 +100,8 @@ func (r *Reconciler) publishSchema(ctx context.Context, pr *syncagentv1alpha1.Pu
 	if errs := ValidateSpec(pr.Spec); len(errs) > 0 {
 		return outcome{reason: ReasonInvalidSpec, message: errs.ToAggregate().Error()}
 	}
-	crd, err := r.findCRD(ctx, pr.Spec.Resource)
-	if errors.Is(err, errNoCRD) {
+	crd, err := FindCRD(ctx, r.Provider, pr.Spec.Resource)
+	if errors.Is(err, ErrNoCRD) {
 		// Not retried: the CRD watch brings the PublishedResource back when the CRD appears.
 		return outcome{reason: ReasonCRDNotFound, message: err.Error()}
 	}
@@ -123,10 +123,11 @@ func (r *Reconciler) publishSchema(ctx context.Context, pr *syncagentv1alpha1.Pu
 	return outcome{schema: schema}
 }
 
-// findCRD returns the CRD that serves the resource's kind in its group.
-func (r *Reconciler) findCRD(ctx context.Context, res syncagentv1alpha1.SourceResource) (*apiextensionsv1.CustomResourceDefinition, error) {
+// FindCRD returns the CRD that serves the resource's kind in its group, or an error wrapping
+// ErrNoCRD.
+func FindCRD(ctx context.Context, c client.Reader, res syncagentv1alpha1.SourceResource) (*apiextensionsv1.CustomResourceDefinition, error) {
 	crds := &apiextensionsv1.CustomResourceDefinitionList{}
-	if err := r.Provider.List(ctx, crds); err != nil {
+	if err := c.List(ctx, crds); err != nil {
 		return nil, fmt.Errorf("listing CRDs: %w", err)
 	}
 	for i := range crds.Items {
@@ -134,10 +135,11 @@ func (r *Reconciler) findCRD(ctx context.Context, res syncagentv1alpha1.SourceRe
 			return crd, nil
 		}
 	}
-	return nil, fmt.Errorf("spec.resource: %w serves kind %s in group %s; create the CRD or fix apiGroup and kind", errNoCRD, res.Kind, res.APIGroup)
+	return nil, fmt.Errorf("spec.resource: %w serves kind %s in group %s; create the CRD or fix apiGroup and kind", ErrNoCRD, res.Kind, res.APIGroup)
 }
 
-var errNoCRD = errors.New("no CustomResourceDefinition in the provider cluster")
+// ErrNoCRD says that the provider cluster has no CRD for a PublishedResource.
+var ErrNoCRD = errors.New("no CustomResourceDefinition in the provider cluster")
 
 // syncExport merges the schemas and claims of all the agent's PublishedResources into the
 // APIExport, creating it if needed. current and fresh override the cached state of the

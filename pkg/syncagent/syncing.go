@@ -77,7 +77,7 @@ func (c *syncController) Reconcile(ctx context.Context, req reconcile.Request) (
 
 // unitConfig compiles the sync configuration of a PublishedResource.
 func (c *syncController) unitConfig(ctx context.Context, pr *syncagentv1alpha1.PublishedResource) (unitConfig, error) {
-	crd, err := c.findCRD(ctx, pr.Spec.Resource)
+	crd, err := publishing.FindCRD(ctx, c.provider, pr.Spec.Resource)
 	if err != nil {
 		return unitConfig{}, err
 	}
@@ -189,19 +189,6 @@ func hasStatus(crd *apiextensionsv1.CustomResourceDefinition, version string) bo
 		}
 	}
 	return false
-}
-
-func (c *syncController) findCRD(ctx context.Context, res syncagentv1alpha1.SourceResource) (*apiextensionsv1.CustomResourceDefinition, error) {
-	crds := &apiextensionsv1.CustomResourceDefinitionList{}
-	if err := c.provider.List(ctx, crds); err != nil {
-		return nil, err
-	}
-	for i := range crds.Items {
-		if crd := &crds.Items[i]; crd.Spec.Group == res.APIGroup && crd.Spec.Names.Kind == res.Kind {
-			return crd, nil
-		}
-	}
-	return nil, fmt.Errorf("spec.resource: no CustomResourceDefinition serves kind %s in group %s", res.Kind, res.APIGroup)
 }
 
 func (c *syncController) forCRD(ctx context.Context, obj client.Object) []reconcile.Request {

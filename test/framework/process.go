@@ -1,7 +1,6 @@
 package framework
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -109,14 +108,4 @@ func (p *Process) PeakRSS() (int64, error) {
 }
 
 // LogTail returns the last n lines of the process's output.
-func (p *Process) LogTail(n int) string {
-	data, err := os.ReadFile(p.log)
-	if err != nil {
-		return err.Error()
-	}
-	lines := bytes.Split(bytes.TrimRight(data, "\n"), []byte("\n"))
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return string(bytes.Join(lines, []byte("\n")))
-}
+func (p *Process) LogTail(n int) string { return servers.TailFile(p.log, n) }

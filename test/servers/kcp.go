@@ -240,7 +240,7 @@ func (k *KCP) LogPath() string { return k.opts.LogPath }
 func (k *KCP) Pid() int { return k.cmd.Process.Pid }
 
 // LogTail returns the last n lines of kcp's log.
-func (k *KCP) LogTail(n int) string { return tailFile(k.opts.LogPath, n) }
+func (k *KCP) LogTail(n int) string { return TailFile(k.opts.LogPath, n) }
 
 // Stop terminates kcp (SIGTERM, then SIGKILL after 20 s) and removes a temporary root directory.
 func (k *KCP) Stop() {
@@ -273,7 +273,8 @@ func FreePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-func tailFile(path string, n int) string {
+// TailFile returns the last n lines of a file, or what went wrong reading it.
+func TailFile(path string, n int) string {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {

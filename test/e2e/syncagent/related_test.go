@@ -31,23 +31,16 @@ func TestRelatedObjects(t *testing.T) {
 	}
 	provider := framework.NewWorkspace(t, "provider")
 	startAgent(t, provider, syncagent.Options{ProviderConfig: kube.Config(), EndpointSliceName: exportName, AgentName: "related"})
-	if err := providerCluster.Create(ctx, &syncagentv1alpha1.PublishedResource{
-		ObjectMeta: metav1.ObjectMeta{Name: "databases"},
-		Spec: syncagentv1alpha1.PublishedResourceSpec{
-			Resource:   syncagentv1alpha1.SourceResource{APIGroup: internalGroup, Kind: "PostgresCluster"},
-			Projection: &syncagentv1alpha1.Projection{Group: publishedGroup, Kind: "Database", Versions: map[string]string{"v1beta1": "v1"}},
-			Related: []syncagentv1alpha1.RelatedResource{
-				{
-					Identifier: "credentials", Origin: syncagentv1alpha1.OriginProvider, Version: "v1", Resource: "secrets",
-					Object: syncagentv1alpha1.RelatedObjectSelector{Reference: &syncagentv1alpha1.ReferencePath{Path: "status.credentialsSecretRef.name"}},
-				},
-				{
-					Identifier: "config", Origin: syncagentv1alpha1.OriginConsumer, Version: "v1", Resource: "configmaps",
-					Object: syncagentv1alpha1.RelatedObjectSelector{Reference: &syncagentv1alpha1.ReferencePath{Path: "spec.configRef"}},
-				},
-			},
+	if err := providerCluster.Create(ctx, databasesPR(
+		syncagentv1alpha1.RelatedResource{
+			Identifier: "credentials", Origin: syncagentv1alpha1.OriginProvider, Version: "v1", Resource: "secrets",
+			Object: syncagentv1alpha1.RelatedObjectSelector{Reference: &syncagentv1alpha1.ReferencePath{Path: "status.credentialsSecretRef.name"}},
 		},
-	}); err != nil {
+		syncagentv1alpha1.RelatedResource{
+			Identifier: "config", Origin: syncagentv1alpha1.OriginConsumer, Version: "v1", Resource: "configmaps",
+			Object: syncagentv1alpha1.RelatedObjectSelector{Reference: &syncagentv1alpha1.ReferencePath{Path: "spec.configRef"}},
+		},
+	)); err != nil {
 		t.Fatal(err)
 	}
 	waitForCondition(t, providerCluster, "databases", syncagentv1alpha1.ConditionSynced, metav1.ConditionTrue, "SyncRunning", "")

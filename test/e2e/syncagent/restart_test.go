@@ -36,13 +36,7 @@ func TestKillAndRestart(t *testing.T) {
 		"--leader-elect=false", "--metrics-bind-address", "0", "--health-probe-bind-address", "0",
 	}
 	first := framework.StartProcess(t, "agent", agent, args...)
-	if err := providerCluster.Create(ctx, &syncagentv1alpha1.PublishedResource{
-		ObjectMeta: metav1.ObjectMeta{Name: "databases"},
-		Spec: syncagentv1alpha1.PublishedResourceSpec{
-			Resource:   syncagentv1alpha1.SourceResource{APIGroup: internalGroup, Kind: "PostgresCluster"},
-			Projection: &syncagentv1alpha1.Projection{Group: publishedGroup, Kind: "Database", Versions: map[string]string{"v1beta1": "v1"}},
-		},
-	}); err != nil {
+	if err := providerCluster.Create(ctx, databasesPR()); err != nil {
 		t.Fatal(err)
 	}
 	waitForCondition(t, providerCluster, "databases", syncagentv1alpha1.ConditionSynced, metav1.ConditionTrue, "SyncRunning", "")

@@ -32,13 +32,7 @@ func TestSyncRoundTrip(t *testing.T) {
 	}
 	provider := framework.NewWorkspace(t, "provider")
 	startAgent(t, provider, syncagent.Options{ProviderConfig: kube.Config(), EndpointSliceName: exportName, AgentName: "sync"})
-	if err := providerCluster.Create(ctx, &syncagentv1alpha1.PublishedResource{
-		ObjectMeta: metav1.ObjectMeta{Name: "databases"},
-		Spec: syncagentv1alpha1.PublishedResourceSpec{
-			Resource:   syncagentv1alpha1.SourceResource{APIGroup: internalGroup, Kind: "PostgresCluster"},
-			Projection: &syncagentv1alpha1.Projection{Group: publishedGroup, Kind: "Database", Versions: map[string]string{"v1beta1": "v1"}},
-		},
-	}); err != nil {
+	if err := providerCluster.Create(ctx, databasesPR()); err != nil {
 		t.Fatal(err)
 	}
 	waitForCondition(t, providerCluster, "databases", syncagentv1alpha1.ConditionSynced, metav1.ConditionTrue, "SyncRunning", "")
@@ -108,6 +102,18 @@ func TestSyncRoundTrip(t *testing.T) {
 		err := consumers[2].Client.Get(ctx, client.ObjectKey{Namespace: "default", Name: "orders"}, database("orders", ""))
 		return apierrors.IsNotFound(err), fmt.Sprintf("consumer object: %v", err), nil
 	})
+}
+
+// databasesPR publishes the provider's PostgresCluster as Database in databases.example.com/v1.
+func databasesPR(related ...syncagentv1alpha1.RelatedResource) *syncagentv1alpha1.PublishedResource {
+	return &syncagentv1alpha1.PublishedResource{
+		ObjectMeta: metav1.ObjectMeta{Name: "databases"},
+		Spec: syncagentv1alpha1.PublishedResourceSpec{
+			Resource:   syncagentv1alpha1.SourceResource{APIGroup: internalGroup, Kind: "PostgresCluster"},
+			Projection: &syncagentv1alpha1.Projection{Group: publishedGroup, Kind: "Database", Versions: map[string]string{"v1beta1": "v1"}},
+			Related:    related,
+		},
+	}
 }
 
 // syncCRD is the provider's CRD with the fields the sync tests use: spec.engine, spec.tier (set by
