@@ -52,7 +52,9 @@ type Options struct {
 	// MetricsBindAddress and HealthProbeBindAddress; "0" disables.
 	MetricsBindAddress     string
 	HealthProbeBindAddress string
-	Log                    logr.Logger
+	// PprofBindAddress serves Go's profiling endpoints; empty or "0" disables them.
+	PprofBindAddress string
+	Log              logr.Logger
 }
 
 // Validate reports missing required options.
@@ -129,6 +131,7 @@ func Run(ctx context.Context, opts Options) error {
 		LeaderElectionNamespace: opts.Namespace,
 		Metrics:                 metricsserver.Options{BindAddress: opts.MetricsBindAddress},
 		HealthProbeBindAddress:  opts.HealthProbeBindAddress,
+		PprofBindAddress:        opts.PprofBindAddress,
 	})
 	if err != nil {
 		return fmt.Errorf("setting up the manager on the provider cluster: %w", err)

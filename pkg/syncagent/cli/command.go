@@ -27,6 +27,7 @@ type flags struct {
 	leaderElect    bool
 	metricsAddress string
 	healthAddress  string
+	pprofAddress   string
 	qps            float32
 	burst          int
 	zapOptions     zap.Options
@@ -59,6 +60,7 @@ See docs/syncagent.md for the PublishedResource API and the permissions the agen
 	fs.BoolVar(&f.leaderElect, "leader-elect", true, "run one active replica at a time")
 	fs.StringVar(&f.metricsAddress, "metrics-bind-address", ":8080", "address of the Prometheus metrics endpoint; 0 disables it")
 	fs.StringVar(&f.healthAddress, "health-probe-bind-address", ":8081", "address of /healthz and /readyz; 0 disables them")
+	fs.StringVar(&f.pprofAddress, "pprof-bind-address", "0", "address of Go's /debug/pprof endpoints, for profiling; 0 disables them")
 	fs.Float32Var(&f.qps, "kube-api-qps", syncagent.DefaultQPS, "requests per second the agent may send to each API server (kcp and the provider cluster)")
 	fs.IntVar(&f.burst, "kube-api-burst", syncagent.DefaultBurst, "burst of requests above --kube-api-qps")
 	// zap registers its flags (--zap-log-level, ...) on a standard library flag set.
@@ -105,6 +107,7 @@ func run(cmd *cobra.Command, f *flags) error {
 		LeaderElection:         f.leaderElect,
 		MetricsBindAddress:     f.metricsAddress,
 		HealthProbeBindAddress: f.healthAddress,
+		PprofBindAddress:       f.pprofAddress,
 		Log:                    log,
 	}
 	if err := opts.Validate(); err != nil {
