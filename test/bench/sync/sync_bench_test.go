@@ -69,12 +69,13 @@ func BenchmarkSync(b *testing.B) {
 		framework.CreateWhenServed(b, ws.Client, benchObject(publishedGroup, "Database", "warm-up"))
 		consumers[i], syncClients[i] = ws, ws.Client
 	}
+	ready := countReady(b, consumers)
 	b.ResetTimer()
 
 	raw := createAll(b, rawClients, "widget", framework.WidgetGVR("raw.bench.example.com").Group, "Widget")
 	start := time.Now()
 	createAll(b, syncClients, "db", publishedGroup, "Database")
-	waitForAllReady(b, consumers, objects/workspaces)
+	waitForAllReady(b, ready, objects+workspaces) // plus one warm-up object per workspace
 	synced := time.Since(start)
 
 	latencies := steadyLatencies(b, consumers, seen)
@@ -254,25 +255,61 @@ func watchCopies(b *testing.B, kube *servers.Kube) *firstSeen {
 	return seen
 }
 
-// waitForAllReady waits until every Database in every workspace has status.phase=Ready.
-func waitForAllReady(b *testing.B, consumers []*framework.Workspace, perWorkspace int) {
-	framework.WaitFor(b, 10*time.Minute, "every status to be back", func(ctx context.Context) (bool, string, error) {
-		ready := 0
-		for _, ws := range consumers {
-			list := &unstructured.UnstructuredList{}
-			list.SetAPIVersion(publishedGroup + "/v1")
-			list.SetKind("DatabaseList")
-			if err := ws.Client.List(ctx, list); err != nil {
-				return false, "", err
-			}
-			for _, item := range list.Items {
-				if phase, _, _ := unstructured.NestedString(item.Object, "status", "phase"); phase == "Ready" {
-					ready++
-				}
+// readyCounter counts the consumer objects whose status came back, from a watch per workspace
+// (polling lists would load kcp as much as the sync being measured).
+type readyCounter struct {
+	mu    sync.Mutex
+	ready map[string]bool
+}
+
+func countReady(b *testing.B, consumers []*framework.Workspace) *readyCounter {
+	ctx := framework.Context(b)
+	counter := &readyCounter{ready: map[string]bool{}}
+	for _, ws := range consumers {
+		c, err := cache.New(ws.Config, cache.Options{Scheme: framework.Scheme})
+		if err != nil {
+			b.Fatal(err)
+		}
+		obj := &unstructured.Unstructured{}
+		obj.SetAPIVersion(publishedGroup + "/v1")
+		obj.SetKind("Database")
+		informer, err := c.GetInformer(ctx, obj, cache.BlockUntilSynced(false))
+		if err != nil {
+			b.Fatal(err)
+		}
+		cluster := ws.Cluster.String()
+		record := func(o any) {
+			u := o.(*unstructured.Unstructured)
+			if phase, _, _ := unstructured.NestedString(u.Object, "status", "phase"); phase == "Ready" {
+				counter.mu.Lock()
+				counter.ready[cluster+"/"+u.GetName()] = true
+				counter.mu.Unlock()
 			}
 		}
-		want := len(consumers) * (perWorkspace + 1) // plus the warm-up object
-		return ready >= want, fmt.Sprintf("%d of %d ready", ready, want), nil
+		if _, err := informer.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+			AddFunc: record, UpdateFunc: func(_, o any) { record(o) },
+		}); err != nil {
+			b.Fatal(err)
+		}
+		go func() { _ = c.Start(ctx) }()
+		if !c.WaitForCacheSync(ctx) {
+			b.Fatal("consumer cache did not sync")
+		}
+	}
+	return counter
+}
+
+func (r *readyCounter) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.ready)
+}
+
+// waitForAllReady waits until every Database in every workspace has status.phase=Ready.
+func waitForAllReady(b *testing.B, counter *readyCounter, want int) {
+	framework.WaitFor(b, 10*time.Minute, "every status to be back", func(context.Context) (bool, string, error) {
+		n := counter.count()
+		return n >= want, fmt.Sprintf("%d of %d ready", n, want), nil
 	})
 }
 
