@@ -141,6 +141,15 @@ func (p *Provider) Get(ctx context.Context, name multicluster.ClusterName) (clus
 	return p.engine.Get(ctx, name)
 }
 
+// ClusterNames returns the logical cluster names of the engaged workspaces.
+func (p *Provider) ClusterNames() []multicluster.ClusterName {
+	var names []multicluster.ClusterName
+	for _, name := range p.engine.EngagedClusters() {
+		names = append(names, multicluster.ClusterName(name))
+	}
+	return names
+}
+
 // IndexField indexes a field for every engaged workspace, current and future, once per kind.
 func (p *Provider) IndexField(ctx context.Context, obj client.Object, field string, extract client.IndexerFunc) error {
 	return p.engine.IndexField(ctx, obj, field, extract)

@@ -10,6 +10,7 @@ import (
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 
+	catalogv1alpha1 "github.com/bindery-dev/bindery/apis/catalog/v1alpha1"
 	syncagentv1alpha1 "github.com/bindery-dev/bindery/apis/syncagent/v1alpha1"
 )
 
@@ -26,6 +27,7 @@ func newScheme() *runtime.Scheme {
 		apisv1alpha1.AddToScheme,
 		apisv1alpha2.AddToScheme,
 		syncagentv1alpha1.AddToScheme,
+		catalogv1alpha1.AddToScheme,
 	} {
 		utilruntime.Must(add(s))
 	}

@@ -1,0 +1,173 @@
+package catalog
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/kcp-dev/sdk/apis/core"
+	apisv1alpha1 "github.com/kcp-dev/sdk/apis/apis/v1alpha1"
+	apisv1alpha2 "github.com/kcp-dev/sdk/apis/apis/v1alpha2"
+	corev1alpha1 "github.com/kcp-dev/sdk/apis/core/v1alpha1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/cluster"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/multicluster-runtime/pkg/multicluster"
+	mcreconcile "sigs.k8s.io/multicluster-runtime/pkg/reconcile"
+
+	catalogv1alpha1 "github.com/bindery-dev/bindery/apis/catalog/v1alpha1"
+	"github.com/bindery-dev/bindery/pkg/templating"
+)
+
+// ExportIndex indexes APIBindings by "<export's logical cluster>/<export name>".
+const ExportIndex = "catalog.bindery.dev/export"
+
+// recount bounds how stale a consumer count can get when bindings vanish without an event
+// reaching the manager (a whole workspace deleted at once).
+const recount = 5 * time.Second
+
+// Clusters gives access to the engaged workspaces.
+type Clusters interface {
+	GetCluster(ctx context.Context, name multicluster.ClusterName) (cluster.Cluster, error)
+	// ClusterNames lists the engaged workspaces.
+	ClusterNames() []multicluster.ClusterName
+}
+
+// Reconciler keeps one CatalogEntry per listed APIExport.
+type Reconciler struct {
+	Clusters Clusters
+	// Catalog writes CatalogEntries into the catalog workspace.
+	Catalog client.Client
+}
+
+// Reconcile brings the catalog entry of one APIExport in line with it.
+func (r *Reconciler) Reconcile(ctx context.Context, req mcreconcile.Request) (reconcile.Result, error) {
+	entryName := EntryName(req.ClusterName.String(), req.Name)
+	cl, err := r.Clusters.GetCluster(ctx, req.ClusterName)
+	if err != nil {
+		// The workspace is gone or no longer engaged: so is its export.
+		return reconcile.Result{}, r.deleteEntry(ctx, entryName)
+	}
+	export := &apisv1alpha2.APIExport{}
+	if err := cl.GetClient().Get(ctx, req.NamespacedName, export); err != nil {
+		if apierrors.IsNotFound(err) {
+			return reconcile.Result{}, r.deleteEntry(ctx, entryName)
+		}
+		return reconcile.Result{}, err
+	}
+	if export.Labels[catalogv1alpha1.ListedLabel] != "true" {
+		return reconcile.Result{}, r.deleteEntry(ctx, entryName)
+	}
+	spec, err := r.describe(ctx, cl, req.ClusterName.String(), export)
+	if err != nil {
+		return reconcile.Result{}, err
+	}
+	consumers, err := r.countConsumers(ctx, req.ClusterName.String()+"/"+export.Name)
+	if err != nil {
+		return reconcile.Result{}, err
+	}
+	return reconcile.Result{RequeueAfter: recount}, r.upsert(ctx, entryName, spec, consumers)
+}
+
+// EntryName is the CatalogEntry name of an export: unique per workspace and export.
+func EntryName(cluster, export string) string { return templating.DNSLabel(export, cluster) }
+
+// describe reads what a consumer needs to know about the export.
+func (r *Reconciler) describe(ctx context.Context, cl cluster.Cluster, clusterName string, export *apisv1alpha2.APIExport) (catalogv1alpha1.CatalogEntrySpec, error) {
+	lc := &corev1alpha1.LogicalCluster{}
+	if err := cl.GetClient().Get(ctx, client.ObjectKey{Name: corev1alpha1.LogicalClusterName}, lc); err != nil {
+		return catalogv1alpha1.CatalogEntrySpec{}, fmt.Errorf("reading the workspace's path: %w", err)
+	}
+	spec := catalogv1alpha1.CatalogEntrySpec{
+		Export: catalogv1alpha1.ExportReference{
+			Path: lc.Annotations[core.LogicalClusterPathAnnotationKey], Cluster: clusterName, Name: export.Name,
+		},
+		DisplayName: export.Annotations[catalogv1alpha1.DisplayNameAnnotation],
+		Description: export.Annotations[catalogv1alpha1.DescriptionAnnotation],
+	}
+	if spec.DisplayName == "" {
+		spec.DisplayName = export.Name
+	}
+	for _, res := range export.Spec.Resources {
+		entry := catalogv1alpha1.Resource{Group: res.Group, Resource: res.Name}
+		schema := &apisv1alpha1.APIResourceSchema{}
+		if err := cl.GetClient().Get(ctx, client.ObjectKey{Name: res.Schema}, schema); err == nil {
+			for _, v := range schema.Spec.Versions {
+				if v.Served {
+					entry.Versions = append(entry.Versions, v.Name)
+				}
+			}
+		}
+		spec.Resources = append(spec.Resources, entry)
+	}
+	for _, claim := range export.Spec.PermissionClaims {
+		spec.PermissionClaims = append(spec.PermissionClaims, catalogv1alpha1.PermissionClaim{
+			Group: claim.Group, Resource: claim.Resource, Verbs: claim.Verbs, IdentityHash: claim.IdentityHash,
+		})
+	}
+	return spec, nil
+}
+
+// countConsumers counts the workspaces with a binding to the export, through the field index of
+// each engaged workspace (an index lookup each, no listing of all bindings).
+func (r *Reconciler) countConsumers(ctx context.Context, exportKey string) (int32, error) {
+	var consumers int32
+	for _, name := range r.Clusters.ClusterNames() {
+		cl, err := r.Clusters.GetCluster(ctx, name)
+		if err != nil {
+			continue // disengaged meanwhile
+		}
+		bindings := &apisv1alpha2.APIBindingList{}
+		if err := cl.GetCache().List(ctx, bindings, client.MatchingFields{ExportIndex: exportKey}); err != nil {
+			return 0, fmt.Errorf("counting bindings in %s: %w", name, err)
+		}
+		if len(bindings.Items) > 0 {
+			consumers++
+		}
+	}
+	return consumers, nil
+}
+
+// BindingExportKey is the index value of a binding: the export's logical cluster and name.
+func BindingExportKey(obj client.Object) []string {
+	binding, ok := obj.(*apisv1alpha2.APIBinding)
+	if !ok || binding.Spec.Reference.Export == nil || binding.Status.APIExportClusterName == "" {
+		return nil
+	}
+	return []string{binding.Status.APIExportClusterName + "/" + binding.Spec.Reference.Export.Name}
+}
+
+func (r *Reconciler) upsert(ctx context.Context, name string, spec catalogv1alpha1.CatalogEntrySpec, consumers int32) error {
+	entry := &catalogv1alpha1.CatalogEntry{}
+	err := r.Catalog.Get(ctx, client.ObjectKey{Name: name}, entry)
+	switch {
+	case apierrors.IsNotFound(err):
+		entry.Name, entry.Spec = name, spec
+		if err := r.Catalog.Create(ctx, entry); err != nil {
+			return fmt.Errorf("creating catalog entry %s: %w", name, err)
+		}
+	case err != nil:
+		return err
+	case !equality.Semantic.DeepEqual(entry.Spec, spec):
+		entry.Spec = spec
+		if err := r.Catalog.Update(ctx, entry); err != nil {
+			return fmt.Errorf("updating catalog entry %s: %w", name, err)
+		}
+	}
+	if entry.Status.Consumers == consumers {
+		return nil
+	}
+	entry.Status.Consumers = consumers
+	if err := r.Catalog.Status().Update(ctx, entry); err != nil {
+		return fmt.Errorf("updating the consumer count of %s: %w", name, err)
+	}
+	return nil
+}
+
+func (r *Reconciler) deleteEntry(ctx context.Context, name string) error {
+	entry := &catalogv1alpha1.CatalogEntry{}
+	entry.Name = name
+	return client.IgnoreNotFound(r.Catalog.Delete(ctx, entry))
+}

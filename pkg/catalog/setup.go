@@ -1,0 +1,42 @@
+package catalog
+
+import (
+	"context"
+	"strings"
+
+	apisv1alpha2 "github.com/kcp-dev/sdk/apis/apis/v1alpha2"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/cluster"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	mcbuilder "sigs.k8s.io/multicluster-runtime/pkg/builder"
+	mcmanager "sigs.k8s.io/multicluster-runtime/pkg/manager"
+	"sigs.k8s.io/multicluster-runtime/pkg/multicluster"
+	mcreconcile "sigs.k8s.io/multicluster-runtime/pkg/reconcile"
+)
+
+// Setup runs the catalog controller in mgr: APIExports in every engaged workspace, and the
+// APIBindings that point at them (a binding event leads to the export's entry).
+func Setup(ctx context.Context, mgr mcmanager.Manager, clusters Clusters, catalog client.Client) error {
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &apisv1alpha2.APIBinding{}, ExportIndex, BindingExportKey); err != nil {
+		return err
+	}
+	return mcbuilder.ControllerManagedBy(mgr).
+		Named("catalog").
+		For(&apisv1alpha2.APIExport{}).
+		Watches(&apisv1alpha2.APIBinding{}, func(multicluster.ClusterName, cluster.Cluster) handler.TypedEventHandler[client.Object, mcreconcile.Request] {
+			return handler.TypedEnqueueRequestsFromMapFunc(func(_ context.Context, obj client.Object) []mcreconcile.Request {
+				var requests []mcreconcile.Request
+				for _, key := range BindingExportKey(obj) {
+					cluster, name, _ := strings.Cut(key, "/")
+					requests = append(requests, mcreconcile.Request{
+						ClusterName: multicluster.ClusterName(cluster),
+						Request:     reconcile.Request{NamespacedName: types.NamespacedName{Name: name}},
+					})
+				}
+				return requests
+			})
+		}).
+		Complete(&Reconciler{Clusters: clusters, Catalog: catalog})
+}

@@ -1,0 +1,125 @@
+package manager
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/kcp-dev/logicalcluster/v3"
+	apisv1alpha2 "github.com/kcp-dev/sdk/apis/apis/v1alpha2"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	catalogv1alpha1 "github.com/bindery-dev/bindery/apis/catalog/v1alpha1"
+	"github.com/bindery-dev/bindery/pkg/catalog"
+	"github.com/bindery-dev/bindery/pkg/manager"
+	"github.com/bindery-dev/bindery/test/framework"
+)
+
+// TestCatalog lists two exports, binds them from three teams in nested workspaces and checks the
+// catalog's consumer counts as a binding and a whole workspace go; unlisting removes the entry.
+func TestCatalog(t *testing.T) {
+	t.Parallel()
+	ctx := framework.Context(t)
+	databases := framework.NewWorkspace(t, "databases")
+	caches := framework.NewWorkspace(t, "caches")
+	framework.ExportWidgets(t, databases, "databases", "databases.catalog.example.com")
+	framework.ExportWidgets(t, caches, "caches", "caches.catalog.example.com")
+	list(t, databases, "databases", "Managed PostgreSQL")
+	list(t, caches, "caches", "Redis caches")
+
+	org := framework.NewWorkspace(t, "org")
+	teamA := framework.NewWorkspace(t, "team", framework.InParent(org.Path))
+	teamB := framework.NewWorkspace(t, "team", framework.InParent(org.Path))
+	teamC := framework.NewWorkspace(t, "team", framework.InParent(org.Path))
+	framework.Bind(t, teamA, databases.Path, "databases")
+	framework.Bind(t, teamB, databases.Path, "databases")
+	framework.Bind(t, teamB, caches.Path, "caches")
+	framework.Bind(t, teamC, caches.Path, "caches")
+
+	catalogPath := logicalcluster.NewPath("root").Join(framework.UniqueName("catalog"))
+	startManager(t, catalogPath)
+	catalogClient := framework.NewClient(t, framework.KCP(t).ClusterConfig(catalogPath.String()))
+
+	dbEntry := catalog.EntryName(databases.Cluster.String(), "databases")
+	cacheEntry := catalog.EntryName(caches.Cluster.String(), "caches")
+	waitForEntry(t, catalogClient, dbEntry, 2, time.Minute)
+	waitForEntry(t, catalogClient, cacheEntry, 2, time.Minute)
+	entry := &catalogv1alpha1.CatalogEntry{}
+	if err := catalogClient.Get(ctx, client.ObjectKey{Name: dbEntry}, entry); err != nil {
+		t.Fatal(err)
+	}
+	if entry.Spec.Export.Path != databases.Path.String() || entry.Spec.DisplayName != "Managed PostgreSQL" ||
+		len(entry.Spec.Resources) != 1 || entry.Spec.Resources[0].Resource != "widgets" {
+		t.Fatalf("catalog entry %s = %+v", dbEntry, entry.Spec)
+	}
+
+	t.Log("a deleted binding and a deleted workspace show in the counts within 10 s")
+	if err := teamB.Client.Delete(ctx, framework.BindingFor("databases")); err != nil {
+		t.Fatal(err)
+	}
+	waitForEntry(t, catalogClient, dbEntry, 1, 10*time.Second)
+	teamC.Delete(t)
+	waitForEntry(t, catalogClient, cacheEntry, 1, 10*time.Second)
+
+	t.Log("unlisting an export removes its entry")
+	export := &apisv1alpha2.APIExport{}
+	if err := caches.Client.Get(ctx, client.ObjectKey{Name: "caches"}, export); err != nil {
+		t.Fatal(err)
+	}
+	delete(export.Labels, catalogv1alpha1.ListedLabel)
+	if err := caches.Client.Update(ctx, export); err != nil {
+		t.Fatal(err)
+	}
+	framework.WaitFor(t, 10*time.Second, "the unlisted entry to go", func(ctx context.Context) (bool, string, error) {
+		err := catalogClient.Get(ctx, client.ObjectKey{Name: cacheEntry}, &catalogv1alpha1.CatalogEntry{})
+		return client.IgnoreNotFound(err) == nil && err != nil, fmt.Sprintf("get: %v", err), nil
+	})
+}
+
+// list opts an export in to the catalog.
+func list(t *testing.T, ws *framework.Workspace, name, displayName string) {
+	t.Helper()
+	export := &apisv1alpha2.APIExport{}
+	if err := ws.Client.Get(framework.Context(t), client.ObjectKey{Name: name}, export); err != nil {
+		t.Fatal(err)
+	}
+	export.Labels = map[string]string{catalogv1alpha1.ListedLabel: "true"}
+	export.Annotations = map[string]string{catalogv1alpha1.DisplayNameAnnotation: displayName}
+	if err := ws.Client.Update(framework.Context(t), export); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func startManager(t *testing.T, catalogPath logicalcluster.Path) {
+	t.Helper()
+	shardAdmin, err := framework.KCP(t).ShardAdminConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- manager.Run(ctx, manager.Options{
+			Config: framework.KCP(t).AdminConfig(), FleetConfig: shardAdmin, CatalogWorkspace: catalogPath,
+			MetricsBindAddress: "0", HealthProbeBindAddress: "0", Log: framework.Logger(t).WithName("manager"),
+		})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("manager stopped with error: %v", err)
+		}
+	})
+}
+
+func waitForEntry(t *testing.T, c client.Client, name string, consumers int32, timeout time.Duration) {
+	t.Helper()
+	framework.WaitFor(t, timeout, fmt.Sprintf("catalog entry %s with %d consumers", name, consumers), func(ctx context.Context) (bool, string, error) {
+		entry := &catalogv1alpha1.CatalogEntry{}
+		if err := c.Get(ctx, client.ObjectKey{Name: name}, entry); err != nil {
+			return false, "", err
+		}
+		return entry.Status.Consumers == consumers, fmt.Sprintf("%d consumers", entry.Status.Consumers), nil
+	})
+}
