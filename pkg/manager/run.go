@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/cluster"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	ctrlmanager "sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	mcmanager "sigs.k8s.io/multicluster-runtime/pkg/manager"
@@ -76,6 +77,12 @@ func Run(ctx context.Context, opts Options) error {
 		HealthProbeBindAddress: opts.HealthProbeBindAddress,
 	})
 	if err != nil {
+		return err
+	}
+	if err := mgr.GetLocalManager().AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return err
+	}
+	if err := mgr.GetLocalManager().AddReadyzCheck("ping", healthz.Ping); err != nil {
 		return err
 	}
 	if err := catalog.Setup(ctx, mgr, fleetClusters{mgr: mgr, fleet: fleet}, catalogClient); err != nil {

@@ -3,6 +3,8 @@ package manager
 import (
 	"context"
 	"fmt"
+	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,6 +56,19 @@ func TestCatalog(t *testing.T) {
 		t.Fatalf("catalog entry %s = %+v", dbEntry, entry.Spec)
 	}
 
+	t.Log("kubectl bindery catalog prints the table, as any authenticated user may read it")
+	plugin := framework.Binary(t, "./cmd/kubectl-bindery")
+	out, err := exec.Command(plugin, "catalog", "--kubeconfig", framework.WriteKubeconfig(t, "admin", framework.KCP(t).AdminConfig()),
+		"--catalog-workspace", catalogPath.String()).CombinedOutput()
+	if err != nil {
+		t.Fatalf("kubectl bindery catalog: %v\n%s", err, out)
+	}
+	for _, want := range []string{"SERVICE", "Managed PostgreSQL", "Redis caches", databases.Path.String(), caches.Path.String()} {
+		if !strings.Contains(string(out), want) {
+			t.Fatalf("kubectl bindery catalog output lacks %q:\n%s", want, out)
+		}
+	}
+
 	t.Log("a deleted binding and a deleted workspace show in the counts within 10 s")
 	if err := teamB.Client.Delete(ctx, framework.BindingFor("databases")); err != nil {
 		t.Fatal(err)
@@ -67,8 +82,9 @@ func TestCatalog(t *testing.T) {
 	if err := caches.Client.Get(ctx, client.ObjectKey{Name: "caches"}, export); err != nil {
 		t.Fatal(err)
 	}
+	patch := client.MergeFrom(export.DeepCopy())
 	delete(export.Labels, catalogv1alpha1.ListedLabel)
-	if err := caches.Client.Update(ctx, export); err != nil {
+	if err := caches.Client.Patch(ctx, export, patch); err != nil {
 		t.Fatal(err)
 	}
 	framework.WaitFor(t, 10*time.Second, "the unlisted entry to go", func(ctx context.Context) (bool, string, error) {
@@ -84,9 +100,11 @@ func list(t *testing.T, ws *framework.Workspace, name, displayName string) {
 	if err := ws.Client.Get(framework.Context(t), client.ObjectKey{Name: name}, export); err != nil {
 		t.Fatal(err)
 	}
+	// A merge patch: kcp updates a new export's status right after creation.
+	patch := client.MergeFrom(export.DeepCopy())
 	export.Labels = map[string]string{catalogv1alpha1.ListedLabel: "true"}
 	export.Annotations = map[string]string{catalogv1alpha1.DisplayNameAnnotation: displayName}
-	if err := ws.Client.Update(framework.Context(t), export); err != nil {
+	if err := ws.Client.Patch(framework.Context(t), export, patch); err != nil {
 		t.Fatal(err)
 	}
 }

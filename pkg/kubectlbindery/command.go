@@ -1,0 +1,136 @@
+package kubectlbindery
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	catalogv1alpha1 "github.com/bindery-dev/bindery/apis/catalog/v1alpha1"
+	"github.com/bindery-dev/bindery/pkg/version"
+)
+
+// NewCommand returns `kubectl bindery` with its subcommands.
+func NewCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:          "kubectl-bindery",
+		Short:        "bindery's kubectl plugin",
+		Long:         "kubectl bindery shows what bindery knows about the services offered across kcp workspaces.",
+		SilenceUsage: true,
+	}
+	kubeconfig := root.PersistentFlags().String("kubeconfig", "", "kcp kubeconfig (default: $KUBECONFIG or ~/.kube/config)")
+	kubecontext := root.PersistentFlags().String("context", "", "context in the kubeconfig (default: the current one)")
+	root.AddCommand(newCatalogCommand(func() (*rest.Config, error) { return load(*kubeconfig, *kubecontext) }))
+	root.AddCommand(&cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Run:   func(cmd *cobra.Command, _ []string) { fmt.Fprintln(cmd.OutOrStdout(), version.Get()) },
+	})
+	return root
+}
+
+func newCatalogCommand(config func() (*rest.Config, error)) *cobra.Command {
+	var workspace, output string
+	cmd := &cobra.Command{
+		Use:   "catalog",
+		Short: "List the services providers offer (the catalog bindery-manager keeps)",
+		Example: `  kubectl bindery catalog
+  kubectl bindery catalog -o yaml --catalog-workspace root:catalog`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if output != "table" && output != "yaml" && output != "json" {
+				return fmt.Errorf("-o %q: choose table, yaml or json", output)
+			}
+			cfg, err := config()
+			if err != nil {
+				return err
+			}
+			entries, err := listCatalog(cmd.Context(), cfg, workspace)
+			if err != nil {
+				return err
+			}
+			return printCatalog(cmd.OutOrStdout(), entries, output)
+		},
+	}
+	cmd.Flags().StringVar(&workspace, "catalog-workspace", "root:catalog", "workspace path of the catalog")
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table, yaml or json")
+	return cmd
+}
+
+func load(kubeconfig, context string) (*rest.Config, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	if kubeconfig != "" {
+		rules.ExplicitPath = kubeconfig
+	}
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: context}).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("loading the kubeconfig: %w", err)
+	}
+	return cfg, nil
+}
+
+// listCatalog reads the CatalogEntries of the catalog workspace on the kubeconfig's kcp server.
+func listCatalog(ctx context.Context, cfg *rest.Config, workspace string) (*catalogv1alpha1.CatalogEntryList, error) {
+	u, err := url.Parse(cfg.Host)
+	if err != nil {
+		return nil, err
+	}
+	if i := strings.Index(u.Path, "/clusters/"); i >= 0 {
+		u.Path = u.Path[:i]
+	}
+	cfg = rest.CopyConfig(cfg)
+	cfg.Host = strings.TrimSuffix(u.String(), "/") + "/clusters/" + workspace
+	scheme := runtime.NewScheme()
+	if err := catalogv1alpha1.AddToScheme(scheme); err != nil {
+		return nil, err
+	}
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return nil, err
+	}
+	entries := &catalogv1alpha1.CatalogEntryList{}
+	if err := c.List(ctx, entries); err != nil {
+		return nil, fmt.Errorf("reading the catalog in %s (is bindery-manager running, and is --catalog-workspace right?): %w", workspace, err)
+	}
+	return entries, nil
+}
+
+// printCatalog writes the entries as a table, YAML or JSON.
+func printCatalog(w io.Writer, entries *catalogv1alpha1.CatalogEntryList, output string) error {
+	switch output {
+	case "yaml":
+		data, err := yaml.Marshal(entries)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(data)
+		return err
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(entries)
+	}
+	if len(entries.Items) == 0 {
+		_, err := fmt.Fprintln(w, "No services are listed in the catalog yet.")
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
+	fmt.Fprintln(tw, "SERVICE\tPROVIDER\tEXPORT\tRESOURCES\tCONSUMERS")
+	for _, e := range entries.Items {
+		var resources []string
+		for _, r := range e.Spec.Resources {
+			resources = append(resources, r.Resource+"."+r.Group)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", e.Spec.DisplayName, e.Spec.Export.Path, e.Spec.Export.Name, strings.Join(resources, ","), e.Status.Consumers)
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,98 @@
+// Package cli is bindery-manager's command line: flags, their defaults and help, mapped onto
+// manager.Options.
+package cli
+
+import (
+	"flag"
+	"fmt"
+
+	"github.com/kcp-dev/logicalcluster/v3"
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/bindery-dev/bindery/pkg/manager"
+	"github.com/bindery-dev/bindery/pkg/version"
+)
+
+type flags struct {
+	kubeconfig       string
+	fleetKubeconfig  string
+	fleetContext     string
+	catalogWorkspace string
+	metricsAddress   string
+	healthAddress    string
+	zapOptions       zap.Options
+}
+
+// NewCommand returns the bindery-manager command with its version subcommand.
+func NewCommand() *cobra.Command {
+	f := &flags{}
+	cmd := &cobra.Command{
+		Use:   "bindery-manager",
+		Short: "Keep the catalog of APIExports across all kcp workspaces",
+		Long: `bindery-manager watches APIExports and APIBindings in every kcp workspace. For each APIExport
+labelled catalog.bindery.dev/listed=true it keeps a CatalogEntry in the catalog workspace (created
+if missing): where the export is, what it serves, which permission claims a consumer must accept,
+and how many workspaces bind it. Every authenticated user may read the catalog.
+
+See docs/manager.md.`,
+		Example: `  bindery-manager --kubeconfig admin.kubeconfig \
+    --fleet-kubeconfig admin.kubeconfig --fleet-context shard-base`,
+		SilenceUsage: true,
+		RunE:         func(cmd *cobra.Command, _ []string) error { return run(f) },
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kcp kubeconfig of an identity that may create the catalog workspace and write to it (required)")
+	fs.StringVar(&f.fleetKubeconfig, "fleet-kubeconfig", "", "kcp kubeconfig allowed to list and watch across all workspaces at /clusters/*, e.g. the shard admin (default: --kubeconfig)")
+	fs.StringVar(&f.fleetContext, "fleet-context", "", "context to use in --fleet-kubeconfig (default: its current context)")
+	fs.StringVar(&f.catalogWorkspace, "catalog-workspace", "root:catalog", "workspace path of the catalog")
+	fs.StringVar(&f.metricsAddress, "metrics-bind-address", ":8080", "address of the Prometheus metrics endpoint; 0 disables it")
+	fs.StringVar(&f.healthAddress, "health-probe-bind-address", ":8081", "address of /healthz and /readyz; 0 disables them")
+	logFlags := flag.NewFlagSet("log", flag.ContinueOnError)
+	f.zapOptions.BindFlags(logFlags)
+	fs.AddGoFlagSet(logFlags)
+	cmd.AddCommand(&cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Run:   func(cmd *cobra.Command, _ []string) { fmt.Fprintln(cmd.OutOrStdout(), version.Get()) },
+	})
+	return cmd
+}
+
+func run(f *flags) error {
+	if f.kubeconfig == "" {
+		return fmt.Errorf("--kubeconfig is required: a kcp kubeconfig that may create and write the catalog workspace")
+	}
+	path := logicalcluster.NewPath(f.catalogWorkspace)
+	if parent, ok := path.Parent(); !ok || parent.Empty() || !path.HasPrefix(logicalcluster.NewPath("root")) {
+		return fmt.Errorf("--catalog-workspace %q: want a workspace path below root, e.g. root:catalog", f.catalogWorkspace)
+	}
+	cfg, err := load(f.kubeconfig, "")
+	if err != nil {
+		return fmt.Errorf("--kubeconfig: %w", err)
+	}
+	fleet := cfg
+	if f.fleetKubeconfig != "" || f.fleetContext != "" {
+		file := f.fleetKubeconfig
+		if file == "" {
+			file = f.kubeconfig
+		}
+		if fleet, err = load(file, f.fleetContext); err != nil {
+			return fmt.Errorf("--fleet-kubeconfig: %w", err)
+		}
+	}
+	log := zap.New(zap.UseFlagOptions(&f.zapOptions))
+	ctrl.SetLogger(log)
+	return manager.Run(ctrl.SetupSignalHandler(), manager.Options{
+		Config: cfg, FleetConfig: fleet, CatalogWorkspace: path,
+		MetricsBindAddress: f.metricsAddress, HealthProbeBindAddress: f.healthAddress, Log: log,
+	})
+}
+
+func load(kubeconfig, context string) (*rest.Config, error) {
+	rules := &clientcmd.ClientConfigLoadingRules{ExplicitPath: kubeconfig}
+	return clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: context}).ClientConfig()
+}
