@@ -98,18 +98,32 @@ func (r *Reconciler) Reconcile(ctx context.Context, cluster string, key types.Na
 		}
 		events.Event(obj, corev1.EventTypeNormal, "Accepted", "the provider accepted the object and will sync it")
 	}
+	return 0, reportFailure(events, obj, r.sync(ctx, src, obj, owner, events))
+}
+
+// sync moves spec down, status up and related objects across.
+func (r *Reconciler) sync(ctx context.Context, src client.Client, obj *unstructured.Unstructured, owner Owner, events record.EventRecorder) error {
 	copied, err := r.syncDown(ctx, obj, owner, events)
 	if err != nil || copied == nil {
-		return 0, err
+		return err
 	}
 	if err := r.syncStatusUp(ctx, src, obj, copied, owner, events); err != nil {
-		return 0, err
+		return err
 	}
-	return 0, r.syncRelated(ctx, relatedSides{
+	return r.syncRelated(ctx, relatedSides{
 		source: src, destination: r.Destination,
 		sourceNamespace: obj.GetNamespace(), destinationNamespace: copied.GetNamespace(),
 		sourcePrimary: obj, destinationPrimary: copied,
 	}, owner, events)
+}
+
+// reportFailure tells the consumer that a sync failed (the agent retries with backoff; the event
+// recorder folds repeats) and passes the error on.
+func reportFailure(events record.EventRecorder, obj *unstructured.Unstructured, err error) error {
+	if err != nil {
+		events.Event(obj, corev1.EventTypeWarning, "SyncFailed", "the provider could not sync the object and will retry: "+err.Error())
+	}
+	return err
 }
 
 // selected applies the resource and namespace filters.
