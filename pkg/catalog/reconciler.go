@@ -3,12 +3,16 @@ package catalog
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	apisv1alpha1 "github.com/kcp-dev/sdk/apis/apis/v1alpha1"
 	apisv1alpha2 "github.com/kcp-dev/sdk/apis/apis/v1alpha2"
 	"github.com/kcp-dev/sdk/apis/core"
 	corev1alpha1 "github.com/kcp-dev/sdk/apis/core/v1alpha1"
+	conditionsv1alpha1 "github.com/kcp-dev/sdk/apis/third_party/conditions/apis/conditions/v1alpha1"
+	"github.com/kcp-dev/sdk/apis/third_party/conditions/util/conditions"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -18,6 +22,7 @@ import (
 	mcreconcile "sigs.k8s.io/multicluster-runtime/pkg/reconcile"
 
 	catalogv1alpha1 "github.com/bindery-dev/bindery/apis/catalog/v1alpha1"
+	inventoryv1alpha1 "github.com/bindery-dev/bindery/apis/inventory/v1alpha1"
 	"github.com/bindery-dev/bindery/pkg/templating"
 )
 
@@ -40,6 +45,8 @@ type Reconciler struct {
 	Clusters Clusters
 	// Catalog writes CatalogEntries into the catalog workspace.
 	Catalog client.Client
+	// Inventory, if set, also writes each listed export's consumers into the provider's workspace.
+	Inventory *Inventory
 }
 
 // Reconcile brings the catalog entry of one APIExport in line with it.
@@ -64,11 +71,19 @@ func (r *Reconciler) Reconcile(ctx context.Context, req mcreconcile.Request) (re
 	if err != nil {
 		return reconcile.Result{}, err
 	}
-	consumers, err := r.countConsumers(ctx, req.ClusterName.String()+"/"+export.Name)
+	consumers, err := r.consumersOf(ctx, req.ClusterName.String()+"/"+export.Name)
 	if err != nil {
 		return reconcile.Result{}, err
 	}
-	return reconcile.Result{RequeueAfter: recount}, r.upsert(ctx, entryName, spec, consumers)
+	if err := r.upsert(ctx, entryName, spec, int32(len(consumers))); err != nil {
+		return reconcile.Result{}, err
+	}
+	if r.Inventory != nil {
+		if err := r.Inventory.Write(ctx, cl, export.Name, consumers); err != nil {
+			return reconcile.Result{}, err
+		}
+	}
+	return reconcile.Result{RequeueAfter: recount}, nil
 }
 
 // EntryName is the CatalogEntry name of an export: unique per workspace and export.
@@ -110,10 +125,10 @@ func (r *Reconciler) describe(ctx context.Context, cl cluster.Cluster, clusterNa
 	return spec, nil
 }
 
-// countConsumers counts the workspaces with a binding to the export, through the field index of
-// each engaged workspace (an index lookup each, no listing of all bindings).
-func (r *Reconciler) countConsumers(ctx context.Context, exportKey string) (int32, error) {
-	var consumers int32
+// consumersOf finds the workspaces with a binding to the export, through the field index of each
+// engaged workspace (an index lookup each, no listing of all bindings), sorted by path.
+func (r *Reconciler) consumersOf(ctx context.Context, exportKey string) ([]inventoryv1alpha1.Consumer, error) {
+	var consumers []inventoryv1alpha1.Consumer
 	for _, name := range r.Clusters.ClusterNames() {
 		cl, err := r.Clusters.GetCluster(ctx, name)
 		if err != nil {
@@ -121,13 +136,40 @@ func (r *Reconciler) countConsumers(ctx context.Context, exportKey string) (int3
 		}
 		bindings := &apisv1alpha2.APIBindingList{}
 		if err := cl.GetCache().List(ctx, bindings, client.MatchingFields{ExportIndex: exportKey}); err != nil {
-			return 0, fmt.Errorf("counting bindings in %s: %w", name, err)
+			return nil, fmt.Errorf("finding bindings in %s: %w", name, err)
 		}
-		if len(bindings.Items) > 0 {
-			consumers++
+		if len(bindings.Items) == 0 {
+			continue
+		}
+		path := ""
+		lc := &corev1alpha1.LogicalCluster{}
+		if err := cl.GetCache().Get(ctx, client.ObjectKey{Name: corev1alpha1.LogicalClusterName}, lc); err == nil {
+			path = lc.Annotations[core.LogicalClusterPathAnnotationKey]
+		}
+		consumers = append(consumers, consumerOf(name.String(), path, &bindings.Items[0]))
+	}
+	slices.SortFunc(consumers, func(a, b inventoryv1alpha1.Consumer) int { return strings.Compare(a.Path, b.Path) })
+	return consumers, nil
+}
+
+// consumerOf describes a consumer from its binding.
+func consumerOf(cluster, path string, binding *apisv1alpha2.APIBinding) inventoryv1alpha1.Consumer {
+	c := inventoryv1alpha1.Consumer{
+		Path: path, Cluster: cluster, Binding: binding.Name,
+		Ready: conditions.IsTrue(binding, conditionsv1alpha1.ReadyCondition),
+	}
+	for _, claim := range binding.Spec.PermissionClaims {
+		gr := claim.Resource
+		if claim.Group != "" {
+			gr += "." + claim.Group
+		}
+		if claim.State == apisv1alpha2.ClaimAccepted {
+			c.AcceptedClaims = append(c.AcceptedClaims, gr)
+		} else {
+			c.RejectedClaims = append(c.RejectedClaims, gr)
 		}
 	}
-	return consumers, nil
+	return c
 }
 
 // BindingExportKey is the index value of a binding: the export's logical cluster and name.

@@ -18,7 +18,7 @@ import (
 
 // Setup runs the catalog controller in mgr: APIExports in every engaged workspace, and the
 // APIBindings that point at them (a binding event leads to the export's entry).
-func Setup(ctx context.Context, mgr mcmanager.Manager, clusters Clusters, catalog client.Client) error {
+func Setup(ctx context.Context, mgr mcmanager.Manager, clusters Clusters, catalog client.Client, inventory *Inventory) error {
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &apisv1alpha2.APIBinding{}, ExportIndex, BindingExportKey); err != nil {
 		return err
 	}
@@ -38,5 +38,5 @@ func Setup(ctx context.Context, mgr mcmanager.Manager, clusters Clusters, catalo
 				return requests
 			})
 		}).
-		Complete(&Reconciler{Clusters: clusters, Catalog: catalog})
+		Complete(&Reconciler{Clusters: clusters, Catalog: catalog, Inventory: inventory})
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/kcp-dev/logicalcluster/v3"
+	apisv1alpha2 "github.com/kcp-dev/sdk/apis/apis/v1alpha2"
 	corev1alpha1 "github.com/kcp-dev/sdk/apis/core/v1alpha1"
 	tenancyv1alpha1 "github.com/kcp-dev/sdk/apis/tenancy/v1alpha1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -18,7 +19,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
+	syncagentv1alpha1 "github.com/bindery-dev/bindery/apis/syncagent/v1alpha1"
 	"github.com/bindery-dev/bindery/deploy"
+	"github.com/bindery-dev/bindery/pkg/publishing"
 )
 
 // catalogCRD is the manifest of the CatalogEntry CRD in deploy/crd.
@@ -50,17 +53,71 @@ func ensureCatalogWorkspace(ctx context.Context, server *rest.Config, scheme *ru
 	if err := installCRD(ctx, c); err != nil {
 		return nil, err
 	}
+	if err := publishInventoryAPI(ctx, c); err != nil {
+		return nil, err
+	}
 	return cfg, grantRead(ctx, c)
 }
 
-func installCRD(ctx context.Context, c client.Client) error {
-	data, err := deploy.CRDs.ReadFile(catalogCRD)
+// InventoryExport is the APIExport in the catalog workspace that serves ExportInventory.
+const InventoryExport = "inventory.bindery.dev"
+
+// inventoryCRD is the manifest the inventory API's schema is built from.
+const inventoryCRD = "crd/inventory.bindery.dev_exportinventories.yaml"
+
+// publishInventoryAPI publishes ExportInventory as an APIExport, so that the manager can bind it
+// into providers' workspaces. The schema is built the way the syncagent publishes a CRD.
+func publishInventoryAPI(ctx context.Context, c client.Client) error {
+	crd, err := readCRD(inventoryCRD)
 	if err != nil {
 		return err
 	}
+	schema, ferr := publishing.BuildSchema(crd, syncagentv1alpha1.PublishedResourceSpec{
+		Resource: syncagentv1alpha1.SourceResource{APIGroup: crd.Spec.Group, Kind: crd.Spec.Names.Kind},
+	})
+	if ferr != nil {
+		return ferr
+	}
+	if err := c.Create(ctx, schema); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("publishing the inventory schema: %w", err)
+	}
+	export := &apisv1alpha2.APIExport{}
+	err = c.Get(ctx, client.ObjectKey{Name: InventoryExport}, export)
+	if err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	export.Name = InventoryExport
+	export.Spec.Resources = []apisv1alpha2.ResourceSchema{{
+		Name: crd.Spec.Names.Plural, Group: crd.Spec.Group, Schema: schema.Name,
+		Storage: apisv1alpha2.ResourceSchemaStorage{CRD: &apisv1alpha2.ResourceSchemaStorageCRD{}},
+	}}
+	if apierrors.IsNotFound(err) {
+		err = c.Create(ctx, export)
+	} else {
+		err = c.Update(ctx, export)
+	}
+	if err != nil {
+		return fmt.Errorf("publishing the inventory APIExport: %w", err)
+	}
+	return nil
+}
+
+func readCRD(name string) (*apiextensionsv1.CustomResourceDefinition, error) {
+	data, err := deploy.CRDs.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
 	crd := &apiextensionsv1.CustomResourceDefinition{}
 	if err := yaml.Unmarshal(data, crd); err != nil {
-		return fmt.Errorf("decoding %s: %w", catalogCRD, err)
+		return nil, fmt.Errorf("decoding %s: %w", name, err)
+	}
+	return crd, nil
+}
+
+func installCRD(ctx context.Context, c client.Client) error {
+	crd, err := readCRD(catalogCRD)
+	if err != nil {
+		return err
 	}
 	existing := &apiextensionsv1.CustomResourceDefinition{}
 	switch err := c.Get(ctx, client.ObjectKeyFromObject(crd), existing); {

@@ -22,6 +22,7 @@ import (
 	"sigs.k8s.io/multicluster-runtime/pkg/multicluster"
 
 	catalogv1alpha1 "github.com/bindery-dev/bindery/apis/catalog/v1alpha1"
+	inventoryv1alpha1 "github.com/bindery-dev/bindery/apis/inventory/v1alpha1"
 	"github.com/bindery-dev/bindery/pkg/catalog"
 	"github.com/bindery-dev/bindery/providers/apiexport"
 	"github.com/bindery-dev/bindery/providers/workspaces"
@@ -85,7 +86,8 @@ func Run(ctx context.Context, opts Options) error {
 	if err := mgr.GetLocalManager().AddReadyzCheck("ping", healthz.Ping); err != nil {
 		return err
 	}
-	if err := catalog.Setup(ctx, mgr, fleetClusters{mgr: mgr, fleet: fleet}, catalogClient); err != nil {
+	inventory := &catalog.Inventory{ExportPath: opts.CatalogWorkspace, ExportName: InventoryExport, Scheme: scheme}
+	if err := catalog.Setup(ctx, mgr, fleetClusters{mgr: mgr, fleet: fleet}, catalogClient, inventory); err != nil {
 		return fmt.Errorf("setting up the catalog controller: %w", err)
 	}
 	opts.Log.Info("bindery-manager running", "catalog", opts.CatalogWorkspace.String())
@@ -97,6 +99,7 @@ func newScheme() *runtime.Scheme {
 	utilruntime.Must(tenancyv1alpha1.AddToScheme(s))
 	utilruntime.Must(apiextensionsv1.AddToScheme(s))
 	utilruntime.Must(catalogv1alpha1.AddToScheme(s))
+	utilruntime.Must(inventoryv1alpha1.AddToScheme(s))
 	return s
 }
 

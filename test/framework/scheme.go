@@ -11,6 +11,7 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 
 	catalogv1alpha1 "github.com/bindery-dev/bindery/apis/catalog/v1alpha1"
+	inventoryv1alpha1 "github.com/bindery-dev/bindery/apis/inventory/v1alpha1"
 	syncagentv1alpha1 "github.com/bindery-dev/bindery/apis/syncagent/v1alpha1"
 )
 
@@ -28,6 +29,7 @@ func newScheme() *runtime.Scheme {
 		apisv1alpha2.AddToScheme,
 		syncagentv1alpha1.AddToScheme,
 		catalogv1alpha1.AddToScheme,
+		inventoryv1alpha1.AddToScheme,
 	} {
 		utilruntime.Must(add(s))
 	}

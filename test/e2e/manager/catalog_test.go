@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	catalogv1alpha1 "github.com/bindery-dev/bindery/apis/catalog/v1alpha1"
+	inventoryv1alpha1 "github.com/bindery-dev/bindery/apis/inventory/v1alpha1"
 	"github.com/bindery-dev/bindery/pkg/catalog"
 	"github.com/bindery-dev/bindery/pkg/manager"
 	"github.com/bindery-dev/bindery/test/framework"
@@ -56,6 +58,10 @@ func TestCatalog(t *testing.T) {
 		t.Fatalf("catalog entry %s = %+v", dbEntry, entry.Spec)
 	}
 
+	t.Log("each provider sees exactly its consumers in its own workspace")
+	waitForInventory(t, databases, "databases", teamA, teamB)
+	waitForInventory(t, caches, "caches", teamB, teamC)
+
 	t.Log("kubectl bindery catalog prints the table, as any authenticated user may read it")
 	plugin := framework.Binary(t, "./cmd/kubectl-bindery")
 	out, err := exec.Command(plugin, "catalog", "--kubeconfig", framework.WriteKubeconfig(t, "admin", framework.KCP(t).AdminConfig()),
@@ -74,6 +80,7 @@ func TestCatalog(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitForEntry(t, catalogClient, dbEntry, 1, 10*time.Second)
+	waitForInventory(t, databases, "databases", teamA)
 	teamC.Delete(t)
 	waitForEntry(t, catalogClient, cacheEntry, 1, 10*time.Second)
 
@@ -139,5 +146,31 @@ func waitForEntry(t *testing.T, c client.Client, name string, consumers int32, t
 			return false, "", err
 		}
 		return entry.Status.Consumers == consumers, fmt.Sprintf("%d consumers", entry.Status.Consumers), nil
+	})
+}
+
+// waitForInventory waits until the provider's ExportInventory lists exactly the given consumers,
+// each Ready.
+func waitForInventory(t *testing.T, provider *framework.Workspace, export string, consumers ...*framework.Workspace) {
+	t.Helper()
+	want := make([]string, 0, len(consumers))
+	for _, c := range consumers {
+		want = append(want, c.Path.String())
+	}
+	slices.Sort(want)
+	framework.WaitFor(t, time.Minute, fmt.Sprintf("the inventory of %s to list %v", export, want), func(ctx context.Context) (bool, string, error) {
+		inv := &inventoryv1alpha1.ExportInventory{}
+		if err := provider.Client.Get(ctx, client.ObjectKey{Name: export}, inv); err != nil {
+			return false, "", err
+		}
+		var got []string
+		for _, c := range inv.Consumers {
+			if !c.Ready {
+				return false, c.Path + " not ready", nil
+			}
+			got = append(got, c.Path)
+		}
+		return slices.Equal(got, want) && inv.Summary.Consumers == int32(len(want)) && inv.Summary.Ready == int32(len(want)),
+			fmt.Sprintf("%v (summary %+v)", got, inv.Summary), nil
 	})
 }
