@@ -30,7 +30,8 @@ func NewCommand() *cobra.Command {
 	}
 	kubeconfig := root.PersistentFlags().String("kubeconfig", "", "kcp kubeconfig (default: $KUBECONFIG or ~/.kube/config)")
 	kubecontext := root.PersistentFlags().String("context", "", "context in the kubeconfig (default: the current one)")
-	root.AddCommand(newCatalogCommand(func() (*rest.Config, error) { return load(*kubeconfig, *kubecontext) }))
+	config := func() (*rest.Config, error) { return load(*kubeconfig, *kubecontext) }
+	root.AddCommand(newCatalogCommand(config), newInventoryCommand(config))
 	root.AddCommand(&cobra.Command{
 		Use:   "version",
 		Short: "Print the version",

@@ -5,7 +5,10 @@ import (
 	"strings"
 	"testing"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	catalogv1alpha1 "github.com/bindery-dev/bindery/apis/catalog/v1alpha1"
+	inventoryv1alpha1 "github.com/bindery-dev/bindery/apis/inventory/v1alpha1"
 )
 
 func TestPrintCatalogTable(t *testing.T) {
@@ -37,5 +40,33 @@ func TestPrintCatalogTable(t *testing.T) {
 	out.Reset()
 	if err := printCatalog(&out, entries, "yaml"); err != nil || !strings.Contains(out.String(), "displayName: Managed PostgreSQL") {
 		t.Fatalf("yaml: %q, %v", out.String(), err)
+	}
+}
+
+func TestPrintInventoryTable(t *testing.T) {
+	inventories := &inventoryv1alpha1.ExportInventoryList{Items: []inventoryv1alpha1.ExportInventory{
+		{
+			ObjectMeta: metav1.ObjectMeta{Name: "databases"},
+			Consumers: []inventoryv1alpha1.Consumer{
+				{Path: "root:org:team-a", Cluster: "abc", Ready: true, AcceptedClaims: []string{"secrets"}},
+				{Path: "root:org:team-b", Cluster: "def", Ready: false, RejectedClaims: []string{"configmaps"}},
+			},
+		},
+		{ObjectMeta: metav1.ObjectMeta{Name: "caches"}},
+	}}
+	var out bytes.Buffer
+	if err := printInventory(&out, inventories, "table"); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 4 {
+		t.Fatalf("want a header, two consumers and one export without consumers:\n%s", out.String())
+	}
+	for i, want := range [][]string{{"root:org:team-a", "true", "secrets"}, {"root:org:team-b", "false", "configmaps"}, {"caches", "<none>"}} {
+		for _, w := range want {
+			if !strings.Contains(lines[i+1], w) {
+				t.Errorf("row %q lacks %q", lines[i+1], w)
+			}
+		}
 	}
 }

@@ -75,6 +75,19 @@ func TestCatalog(t *testing.T) {
 		}
 	}
 
+	out, err = exec.Command(plugin, "inventory", "--kubeconfig", framework.WriteKubeconfig(t, "databases", databases.Config)).CombinedOutput()
+	if err != nil {
+		t.Fatalf("kubectl bindery inventory: %v\n%s", err, out)
+	}
+	for _, want := range []string{"CONSUMER", teamA.Path.String(), teamB.Path.String()} {
+		if !strings.Contains(string(out), want) {
+			t.Fatalf("kubectl bindery inventory output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(string(out), teamC.Path.String()) {
+		t.Fatalf("the databases provider sees %s, which binds only caches:\n%s", teamC.Path, out)
+	}
+
 	t.Log("a deleted binding and a deleted workspace show in the counts within 10 s")
 	if err := teamB.Client.Delete(ctx, framework.BindingFor("databases")); err != nil {
 		t.Fatal(err)
