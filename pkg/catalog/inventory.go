@@ -54,6 +54,9 @@ func (i *Inventory) Write(ctx context.Context, provider cluster.Cluster, exportN
 		if consumer.Ready {
 			desired.Summary.Ready++
 		}
+		if consumer.Problem != "" {
+			desired.Summary.Unhealthy++
+		}
 	}
 	existing := &inventoryv1alpha1.ExportInventory{}
 	switch err := c.Get(ctx, client.ObjectKey{Name: exportName}, existing); {

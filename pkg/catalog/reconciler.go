@@ -5,14 +5,17 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/kcp-dev/logicalcluster/v3"
 	apisv1alpha1 "github.com/kcp-dev/sdk/apis/apis/v1alpha1"
 	apisv1alpha2 "github.com/kcp-dev/sdk/apis/apis/v1alpha2"
 	"github.com/kcp-dev/sdk/apis/core"
 	corev1alpha1 "github.com/kcp-dev/sdk/apis/core/v1alpha1"
 	conditionsv1alpha1 "github.com/kcp-dev/sdk/apis/third_party/conditions/apis/conditions/v1alpha1"
 	"github.com/kcp-dev/sdk/apis/third_party/conditions/util/conditions"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -43,10 +46,77 @@ type Clusters interface {
 // Reconciler keeps one CatalogEntry per listed APIExport.
 type Reconciler struct {
 	Clusters Clusters
+	// UnreadyAfter is how long a binding may stay not Ready before it counts as unhealthy
+	// (default 2 minutes).
+	UnreadyAfter time.Duration
 	// Catalog writes CatalogEntries into the catalog workspace.
 	Catalog client.Client
 	// Inventory, if set, also writes each listed export's consumers into the provider's workspace.
 	Inventory *Inventory
+
+	mu sync.Mutex
+	// reported is the problem last reported per binding (cluster/name), so that an event is
+	// recorded when a problem appears or changes, not on every recount.
+	reported map[string]string
+}
+
+func (r *Reconciler) unreadyAfter() time.Duration {
+	if r.UnreadyAfter == 0 {
+		return 2 * time.Minute
+	}
+	return r.UnreadyAfter
+}
+
+// reportProblem records a Warning event on the consumer's binding when its problem is new.
+func (r *Reconciler) reportProblem(cl cluster.Cluster, binding *apisv1alpha2.APIBinding, problem string) {
+	key := logicalcluster.From(binding).String() + "/" + binding.Name
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.reported == nil {
+		r.reported = map[string]string{}
+	}
+	if r.reported[key] == problem {
+		return
+	}
+	r.reported[key] = problem
+	if problem != "" {
+		cl.GetEventRecorderFor("bindery-manager").Event(binding, corev1.EventTypeWarning, "BindingUnhealthy", problem)
+	}
+}
+
+// problemOf says what is wrong with a consumer's binding, or "" if nothing is.
+func problemOf(binding *apisv1alpha2.APIBinding, claims []apisv1alpha2.PermissionClaim, unreadyAfter time.Duration, now time.Time) string {
+	var missing []string
+	for _, claim := range claims {
+		if !accepted(binding, claim) {
+			missing = append(missing, claimName(claim.Group, claim.Resource))
+		}
+	}
+	if len(missing) > 0 {
+		return "the binding does not accept permission claims the export needs: " + strings.Join(missing, ", ")
+	}
+	ready := conditions.Get(binding, conditionsv1alpha1.ReadyCondition)
+	if ready != nil && ready.Status != corev1.ConditionTrue && now.Sub(ready.LastTransitionTime.Time) > unreadyAfter {
+		// Stable text: a message that changed with every recount would be a new event each time.
+		return fmt.Sprintf("the binding has not been Ready for more than %s: %s", unreadyAfter, ready.Message)
+	}
+	return ""
+}
+
+func accepted(binding *apisv1alpha2.APIBinding, claim apisv1alpha2.PermissionClaim) bool {
+	for _, c := range binding.Spec.PermissionClaims {
+		if c.EqualGRI(claim) && c.State == apisv1alpha2.ClaimAccepted {
+			return true
+		}
+	}
+	return false
+}
+
+func claimName(group, resource string) string {
+	if group == "" {
+		return resource
+	}
+	return resource + "." + group
 }
 
 // Reconcile brings the catalog entry of one APIExport in line with it.
@@ -71,7 +141,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req mcreconcile.Request) (re
 	if err != nil {
 		return reconcile.Result{}, err
 	}
-	consumers, err := r.consumersOf(ctx, req.ClusterName.String()+"/"+export.Name)
+	consumers, err := r.consumersOf(ctx, req.ClusterName.String()+"/"+export.Name, export.Spec.PermissionClaims)
 	if err != nil {
 		return reconcile.Result{}, err
 	}
@@ -127,7 +197,7 @@ func (r *Reconciler) describe(ctx context.Context, cl cluster.Cluster, clusterNa
 
 // consumersOf finds the workspaces with a binding to the export, through the field index of each
 // engaged workspace (an index lookup each, no listing of all bindings), sorted by path.
-func (r *Reconciler) consumersOf(ctx context.Context, exportKey string) ([]inventoryv1alpha1.Consumer, error) {
+func (r *Reconciler) consumersOf(ctx context.Context, exportKey string, claims []apisv1alpha2.PermissionClaim) ([]inventoryv1alpha1.Consumer, error) {
 	var consumers []inventoryv1alpha1.Consumer
 	for _, name := range r.Clusters.ClusterNames() {
 		cl, err := r.Clusters.GetCluster(ctx, name)
@@ -146,7 +216,11 @@ func (r *Reconciler) consumersOf(ctx context.Context, exportKey string) ([]inven
 		if err := cl.GetCache().Get(ctx, client.ObjectKey{Name: corev1alpha1.LogicalClusterName}, lc); err == nil {
 			path = lc.Annotations[core.LogicalClusterPathAnnotationKey]
 		}
-		consumers = append(consumers, consumerOf(name.String(), path, &bindings.Items[0]))
+		binding := &bindings.Items[0]
+		consumer := consumerOf(name.String(), path, binding)
+		consumer.Problem = problemOf(binding, claims, r.unreadyAfter(), time.Now())
+		r.reportProblem(cl, binding, consumer.Problem)
+		consumers = append(consumers, consumer)
 	}
 	slices.SortFunc(consumers, func(a, b inventoryv1alpha1.Consumer) int { return strings.Compare(a.Path, b.Path) })
 	return consumers, nil
@@ -159,10 +233,7 @@ func consumerOf(cluster, path string, binding *apisv1alpha2.APIBinding) inventor
 		Ready: conditions.IsTrue(binding, conditionsv1alpha1.ReadyCondition),
 	}
 	for _, claim := range binding.Spec.PermissionClaims {
-		gr := claim.Resource
-		if claim.Group != "" {
-			gr += "." + claim.Group
-		}
+		gr := claimName(claim.Group, claim.Resource)
 		if claim.State == apisv1alpha2.ClaimAccepted {
 			c.AcceptedClaims = append(c.AcceptedClaims, gr)
 		} else {

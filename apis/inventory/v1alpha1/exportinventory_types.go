@@ -11,6 +11,7 @@ import (
 // +kubebuilder:resource:scope=Cluster,categories=bindery
 // +kubebuilder:printcolumn:name="Consumers",type=integer,JSONPath=`.summary.consumers`
 // +kubebuilder:printcolumn:name="Ready",type=integer,JSONPath=`.summary.ready`
+// +kubebuilder:printcolumn:name="Unhealthy",type=integer,JSONPath=`.summary.unhealthy`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type ExportInventory struct {
 	metav1.TypeMeta   `json:",inline"`
@@ -27,6 +28,8 @@ type ExportInventory struct {
 type Summary struct {
 	Consumers int32 `json:"consumers"`
 	Ready     int32 `json:"ready"`
+	// Unhealthy counts the consumers with a problem.
+	Unhealthy int32 `json:"unhealthy"`
 }
 
 // Consumer is one workspace that binds the export.
@@ -44,6 +47,11 @@ type Consumer struct {
 	AcceptedClaims []string `json:"acceptedClaims,omitempty"`
 	// +optional
 	RejectedClaims []string `json:"rejectedClaims,omitempty"`
+	// Problem is set when the binding is unhealthy: not Ready for longer than the manager's
+	// threshold, or a permission claim the export makes is not accepted. The consumer gets an
+	// event on its APIBinding saying the same.
+	// +optional
+	Problem string `json:"problem,omitempty"`
 }
 
 // ExportInventoryList is a list of ExportInventories.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/kcp-dev/logicalcluster/v3"
 	apisv1alpha2 "github.com/kcp-dev/sdk/apis/apis/v1alpha2"
+	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	catalogv1alpha1 "github.com/bindery-dev/bindery/apis/catalog/v1alpha1"
@@ -28,7 +29,8 @@ func TestCatalog(t *testing.T) {
 	databases := framework.NewWorkspace(t, "databases")
 	caches := framework.NewWorkspace(t, "caches")
 	framework.ExportWidgets(t, databases, "databases", "databases.catalog.example.com")
-	framework.ExportWidgets(t, caches, "caches", "caches.catalog.example.com")
+	configMaps := framework.Claim("", "configmaps", "get", "list", "watch")
+	framework.ExportWidgets(t, caches, "caches", "caches.catalog.example.com", configMaps)
 	list(t, databases, "databases", "Managed PostgreSQL")
 	list(t, caches, "caches", "Redis caches")
 
@@ -38,8 +40,10 @@ func TestCatalog(t *testing.T) {
 	teamC := framework.NewWorkspace(t, "team", framework.InParent(org.Path))
 	framework.Bind(t, teamA, databases.Path, "databases")
 	framework.Bind(t, teamB, databases.Path, "databases")
-	framework.Bind(t, teamB, caches.Path, "caches")
-	framework.Bind(t, teamC, caches.Path, "caches")
+	framework.Bind(t, teamB, caches.Path, "caches", configMaps)
+	framework.Bind(t, teamC, caches.Path, "caches", configMaps)
+	teamD := framework.NewWorkspace(t, "team", framework.InParent(org.Path))
+	rejectingBinding(t, teamD, caches.Path, "caches", configMaps)
 
 	catalogPath := logicalcluster.NewPath("root").Join(framework.UniqueName("catalog"))
 	startManager(t, catalogPath)
@@ -48,7 +52,7 @@ func TestCatalog(t *testing.T) {
 	dbEntry := catalog.EntryName(databases.Cluster.String(), "databases")
 	cacheEntry := catalog.EntryName(caches.Cluster.String(), "caches")
 	waitForEntry(t, catalogClient, dbEntry, 2, time.Minute)
-	waitForEntry(t, catalogClient, cacheEntry, 2, time.Minute)
+	waitForEntry(t, catalogClient, cacheEntry, 3, time.Minute)
 	entry := &catalogv1alpha1.CatalogEntry{}
 	if err := catalogClient.Get(ctx, client.ObjectKey{Name: dbEntry}, entry); err != nil {
 		t.Fatal(err)
@@ -60,7 +64,22 @@ func TestCatalog(t *testing.T) {
 
 	t.Log("each provider sees exactly its consumers in its own workspace")
 	waitForInventory(t, databases, "databases", teamA, teamB)
-	waitForInventory(t, caches, "caches", teamB, teamC)
+	waitForInventory(t, caches, "caches", teamB, teamC, teamD)
+
+	t.Log("a binding that rejects a claim the export needs is flagged, and its workspace gets an event")
+	waitForProblem(t, caches, "caches", teamD, "configmaps")
+	framework.WaitFor(t, time.Minute, "a BindingUnhealthy event in "+teamD.Path.String(), func(ctx context.Context) (bool, string, error) {
+		events := &corev1.EventList{}
+		if err := teamD.Client.List(ctx, events); err != nil {
+			return false, "", err
+		}
+		for _, e := range events.Items {
+			if e.Reason == "BindingUnhealthy" && e.InvolvedObject.Name == "caches" {
+				return true, "", nil
+			}
+		}
+		return false, fmt.Sprintf("%d events, none BindingUnhealthy", len(events.Items)), nil
+	})
 
 	t.Log("kubectl bindery catalog prints the table, as any authenticated user may read it")
 	plugin := framework.Binary(t, "./cmd/kubectl-bindery")
@@ -95,7 +114,7 @@ func TestCatalog(t *testing.T) {
 	waitForEntry(t, catalogClient, dbEntry, 1, 10*time.Second)
 	waitForInventory(t, databases, "databases", teamA)
 	teamC.Delete(t)
-	waitForEntry(t, catalogClient, cacheEntry, 1, 10*time.Second)
+	waitForEntry(t, catalogClient, cacheEntry, 2, 10*time.Second)
 
 	t.Log("unlisting an export removes its entry")
 	export := &apisv1alpha2.APIExport{}
@@ -185,5 +204,38 @@ func waitForInventory(t *testing.T, provider *framework.Workspace, export string
 		}
 		return slices.Equal(got, want) && inv.Summary.Consumers == int32(len(want)) && inv.Summary.Ready == int32(len(want)),
 			fmt.Sprintf("%v (summary %+v)", got, inv.Summary), nil
+	})
+}
+
+// rejectingBinding binds an export while rejecting the given claims, and waits until it is Bound.
+func rejectingBinding(t *testing.T, consumer *framework.Workspace, exportPath logicalcluster.Path, name string, rejected ...apisv1alpha2.PermissionClaim) {
+	t.Helper()
+	binding := framework.BindingFor(name)
+	binding.Spec.Reference.Export = &apisv1alpha2.ExportBindingReference{Path: exportPath.String(), Name: name}
+	for _, claim := range rejected {
+		binding.Spec.PermissionClaims = append(binding.Spec.PermissionClaims, apisv1alpha2.AcceptablePermissionClaim{
+			ScopedPermissionClaim: apisv1alpha2.ScopedPermissionClaim{PermissionClaim: claim, Selector: apisv1alpha2.PermissionClaimSelector{MatchAll: true}},
+			State:                 apisv1alpha2.ClaimRejected,
+		})
+	}
+	if err := consumer.Client.Create(framework.Context(t), binding); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitForProblem waits until the inventory flags the consumer with a problem mentioning text.
+func waitForProblem(t *testing.T, provider *framework.Workspace, export string, consumer *framework.Workspace, text string) {
+	t.Helper()
+	framework.WaitFor(t, time.Minute, fmt.Sprintf("%s flagged in the inventory of %s", consumer.Path, export), func(ctx context.Context) (bool, string, error) {
+		inv := &inventoryv1alpha1.ExportInventory{}
+		if err := provider.Client.Get(ctx, client.ObjectKey{Name: export}, inv); err != nil {
+			return false, "", err
+		}
+		for _, c := range inv.Consumers {
+			if c.Path == consumer.Path.String() {
+				return strings.Contains(c.Problem, text) && inv.Summary.Unhealthy == 1, fmt.Sprintf("problem %q, summary %+v", c.Problem, inv.Summary), nil
+			}
+		}
+		return false, "not listed", nil
 	})
 }
