@@ -39,6 +39,9 @@ type Options struct {
 	FleetConfig *rest.Config
 	// CatalogWorkspace is where the catalog lives (created if missing), e.g. root:catalog.
 	CatalogWorkspace logicalcluster.Path
+	// LeaderElection lets several replicas run, one active; the lease lives in the catalog
+	// workspace's default namespace.
+	LeaderElection bool
 	// MetricsBindAddress and HealthProbeBindAddress; "0" disables.
 	MetricsBindAddress     string
 	HealthProbeBindAddress string
@@ -72,10 +75,13 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	mgr, err := mcmanager.New(catalogConfig, fleet, ctrlmanager.Options{
-		Scheme:                 scheme,
-		Logger:                 opts.Log,
-		Metrics:                metricsserver.Options{BindAddress: opts.MetricsBindAddress},
-		HealthProbeBindAddress: opts.HealthProbeBindAddress,
+		Scheme:                  scheme,
+		Logger:                  opts.Log,
+		LeaderElection:          opts.LeaderElection,
+		LeaderElectionID:        "bindery-manager",
+		LeaderElectionNamespace: "default",
+		Metrics:                 metricsserver.Options{BindAddress: opts.MetricsBindAddress},
+		HealthProbeBindAddress:  opts.HealthProbeBindAddress,
 	})
 	if err != nil {
 		return err

@@ -24,6 +24,7 @@ type flags struct {
 	catalogWorkspace string
 	metricsAddress   string
 	healthAddress    string
+	leaderElect      bool
 	zapOptions       zap.Options
 }
 
@@ -49,6 +50,7 @@ See docs/manager.md.`,
 	fs.StringVar(&f.fleetKubeconfig, "fleet-kubeconfig", "", "kcp kubeconfig allowed to list and watch across all workspaces at /clusters/*, e.g. the shard admin (default: --kubeconfig)")
 	fs.StringVar(&f.fleetContext, "fleet-context", "", "context to use in --fleet-kubeconfig (default: its current context)")
 	fs.StringVar(&f.catalogWorkspace, "catalog-workspace", "root:catalog", "workspace path of the catalog")
+	fs.BoolVar(&f.leaderElect, "leader-elect", true, "run one active replica at a time (a Lease in the catalog workspace's default namespace)")
 	fs.StringVar(&f.metricsAddress, "metrics-bind-address", ":8080", "address of the Prometheus metrics endpoint; 0 disables it")
 	fs.StringVar(&f.healthAddress, "health-probe-bind-address", ":8081", "address of /healthz and /readyz; 0 disables them")
 	logFlags := flag.NewFlagSet("log", flag.ContinueOnError)
@@ -87,7 +89,7 @@ func run(f *flags) error {
 	log := zap.New(zap.UseFlagOptions(&f.zapOptions))
 	ctrl.SetLogger(log)
 	return manager.Run(ctrl.SetupSignalHandler(), manager.Options{
-		Config: cfg, FleetConfig: fleet, CatalogWorkspace: path,
+		Config: cfg, FleetConfig: fleet, CatalogWorkspace: path, LeaderElection: f.leaderElect,
 		MetricsBindAddress: f.metricsAddress, HealthProbeBindAddress: f.healthAddress, Log: log,
 	})
 }

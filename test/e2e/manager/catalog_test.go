@@ -158,7 +158,7 @@ func startManager(t *testing.T, catalogPath logicalcluster.Path) {
 	done := make(chan error, 1)
 	go func() {
 		done <- manager.Run(ctx, manager.Options{
-			Config: framework.KCP(t).AdminConfig(), FleetConfig: shardAdmin, CatalogWorkspace: catalogPath,
+			Config: framework.KCP(t).AdminConfig(), FleetConfig: shardAdmin, CatalogWorkspace: catalogPath, LeaderElection: true,
 			MetricsBindAddress: "0", HealthProbeBindAddress: "0", Log: framework.Logger(t).WithName("manager"),
 		})
 	}()
