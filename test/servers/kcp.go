@@ -94,15 +94,14 @@ func (k *KCP) defaultOptions() error {
 	if err := os.MkdirAll(k.opts.RootDir, 0o755); err != nil {
 		return err
 	}
-	for _, port := range []*int{&k.opts.SecurePort, &k.opts.EtcdClientPort, &k.opts.EtcdPeerPort} {
-		if *port != 0 {
-			continue
+	free, err := FreePorts(3)
+	if err != nil {
+		return err
+	}
+	for i, port := range []*int{&k.opts.SecurePort, &k.opts.EtcdClientPort, &k.opts.EtcdPeerPort} {
+		if *port == 0 {
+			*port = free[i]
 		}
-		free, err := FreePort()
-		if err != nil {
-			return err
-		}
-		*port = free
 	}
 	if k.opts.LogPath == "" {
 		k.opts.LogPath = filepath.Join(k.opts.RootDir, "kcp.log")
@@ -265,12 +264,26 @@ func terminate(pid int, exited <-chan struct{}, grace time.Duration) {
 
 // FreePort asks the kernel for a free TCP port on 127.0.0.1.
 func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	ports, err := FreePorts(1)
 	if err != nil {
-		return 0, fmt.Errorf("finding a free port: %w", err)
+		return 0, err
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return ports[0], nil
+}
+
+// FreePorts returns n distinct free ports: all listeners stay open until every port is known, as
+// the kernel may hand out a port again as soon as its listener closes.
+func FreePorts(n int) ([]int, error) {
+	ports := make([]int, 0, n)
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("finding a free port: %w", err)
+		}
+		defer l.Close()
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
 }
 
 // TailFile returns the last n lines of a file, or what went wrong reading it.

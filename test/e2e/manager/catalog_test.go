@@ -63,8 +63,8 @@ func TestCatalog(t *testing.T) {
 	}
 
 	t.Log("each provider sees exactly its consumers in its own workspace")
-	waitForInventory(t, databases, "databases", teamA, teamB)
-	waitForInventory(t, caches, "caches", teamB, teamC, teamD)
+	waitForInventory(t, time.Minute, databases, "databases", teamA, teamB)
+	waitForInventory(t, time.Minute, caches, "caches", teamB, teamC, teamD)
 
 	t.Log("a binding that rejects a claim the export needs is flagged, and its workspace gets an event")
 	waitForProblem(t, caches, "caches", teamD, "configmaps")
@@ -107,14 +107,15 @@ func TestCatalog(t *testing.T) {
 		t.Fatalf("the databases provider sees %s, which binds only caches:\n%s", teamC.Path, out)
 	}
 
-	t.Log("a deleted binding and a deleted workspace show in the counts within 10 s")
+	t.Log("a deleted binding and a deleted workspace show in the catalog and the inventories within 10 s")
 	if err := teamB.Client.Delete(ctx, framework.BindingFor("databases")); err != nil {
 		t.Fatal(err)
 	}
 	waitForEntry(t, catalogClient, dbEntry, 1, 10*time.Second)
-	waitForInventory(t, databases, "databases", teamA)
+	waitForInventory(t, 10*time.Second, databases, "databases", teamA)
 	teamC.Delete(t)
 	waitForEntry(t, catalogClient, cacheEntry, 2, 10*time.Second)
+	waitForInventory(t, 10*time.Second, caches, "caches", teamB, teamD)
 
 	t.Log("unlisting an export removes its entry")
 	export := &apisv1alpha2.APIExport{}
@@ -183,14 +184,14 @@ func waitForEntry(t *testing.T, c client.Client, name string, consumers int32, t
 
 // waitForInventory waits until the provider's ExportInventory lists exactly the given consumers,
 // each Ready.
-func waitForInventory(t *testing.T, provider *framework.Workspace, export string, consumers ...*framework.Workspace) {
+func waitForInventory(t *testing.T, timeout time.Duration, provider *framework.Workspace, export string, consumers ...*framework.Workspace) {
 	t.Helper()
 	want := make([]string, 0, len(consumers))
 	for _, c := range consumers {
 		want = append(want, c.Path.String())
 	}
 	slices.Sort(want)
-	framework.WaitFor(t, time.Minute, fmt.Sprintf("the inventory of %s to list %v", export, want), func(ctx context.Context) (bool, string, error) {
+	framework.WaitFor(t, timeout, fmt.Sprintf("the inventory of %s to list %v", export, want), func(ctx context.Context) (bool, string, error) {
 		inv := &inventoryv1alpha1.ExportInventory{}
 		if err := provider.Client.Get(ctx, client.ObjectKey{Name: export}, inv); err != nil {
 			return false, "", err
