@@ -32,11 +32,7 @@ func NewCommand() *cobra.Command {
 	kubecontext := root.PersistentFlags().String("context", "", "context in the kubeconfig (default: the current one)")
 	config := func() (*rest.Config, error) { return load(*kubeconfig, *kubecontext) }
 	root.AddCommand(newCatalogCommand(config), newInventoryCommand(config))
-	root.AddCommand(&cobra.Command{
-		Use:   "version",
-		Short: "Print the version",
-		Run:   func(cmd *cobra.Command, _ []string) { fmt.Fprintln(cmd.OutOrStdout(), version.Get()) },
-	})
+	root.AddCommand(version.Command())
 	return root
 }
 
@@ -48,8 +44,8 @@ func newCatalogCommand(config func() (*rest.Config, error)) *cobra.Command {
 		Example: `  kubectl bindery catalog
   kubectl bindery catalog -o yaml --catalog-workspace root:catalog`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if output != "table" && output != "yaml" && output != "json" {
-				return fmt.Errorf("-o %q: choose table, yaml or json", output)
+			if err := validOutput(output); err != nil {
+				return err
 			}
 			cfg, err := config()
 			if err != nil {
@@ -105,20 +101,40 @@ func listCatalog(ctx context.Context, cfg *rest.Config, workspace string) (*cata
 	return entries, nil
 }
 
-// printCatalog writes the entries as a table, YAML or JSON.
-func printCatalog(w io.Writer, entries *catalogv1alpha1.CatalogEntryList, output string) error {
+// outputs are the formats -o accepts.
+var outputs = []string{"table", "yaml", "json"}
+
+func validOutput(output string) error {
+	for _, o := range outputs {
+		if o == output {
+			return nil
+		}
+	}
+	return fmt.Errorf("-o %q: choose %s", output, strings.Join(outputs, ", "))
+}
+
+// printStructured writes obj as YAML or JSON; it reports false for the table format.
+func printStructured(w io.Writer, obj any, output string) (bool, error) {
 	switch output {
 	case "yaml":
-		data, err := yaml.Marshal(entries)
+		data, err := yaml.Marshal(obj)
 		if err != nil {
-			return err
+			return true, err
 		}
 		_, err = w.Write(data)
-		return err
+		return true, err
 	case "json":
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		return enc.Encode(entries)
+		return true, enc.Encode(obj)
+	}
+	return false, nil
+}
+
+// printCatalog writes the entries as a table, YAML or JSON.
+func printCatalog(w io.Writer, entries *catalogv1alpha1.CatalogEntryList, output string) error {
+	if done, err := printStructured(w, entries, output); done {
+		return err
 	}
 	if len(entries.Items) == 0 {
 		_, err := fmt.Fprintln(w, "No services are listed in the catalog yet.")

@@ -1,7 +1,6 @@
 package kubectlbindery
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -11,7 +10,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/yaml"
 
 	inventoryv1alpha1 "github.com/bindery-dev/bindery/apis/inventory/v1alpha1"
 )
@@ -25,8 +23,8 @@ func newInventoryCommand(config func() (*rest.Config, error)) *cobra.Command {
   kubectl bindery inventory databases -o yaml`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if output != "table" && output != "yaml" && output != "json" {
-				return fmt.Errorf("-o %q: choose table, yaml or json", output)
+			if err := validOutput(output); err != nil {
+				return err
 			}
 			cfg, err := config()
 			if err != nil {
@@ -62,18 +60,8 @@ func newInventoryCommand(config func() (*rest.Config, error)) *cobra.Command {
 
 // printInventory writes one row per consumer of each export.
 func printInventory(w io.Writer, inventories *inventoryv1alpha1.ExportInventoryList, output string) error {
-	switch output {
-	case "yaml":
-		data, err := yaml.Marshal(inventories)
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(data)
+	if done, err := printStructured(w, inventories, output); done {
 		return err
-	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(inventories)
 	}
 	if len(inventories.Items) == 0 {
 		_, err := fmt.Fprintln(w, "No inventory here: list an APIExport in the catalog (label catalog.bindery.dev/listed=true) and run bindery-manager.")

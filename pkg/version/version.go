@@ -2,7 +2,12 @@
 // (go build -ldflags "-X github.com/bindery-dev/bindery/pkg/version.Version=v0.1.0").
 package version
 
-import "runtime/debug"
+import (
+	"fmt"
+	"runtime/debug"
+
+	"github.com/spf13/cobra"
+)
 
 // Version is set by the linker; otherwise it falls back to the module version Go recorded.
 var Version = ""
@@ -16,4 +21,13 @@ func Get() string {
 		return info.Main.Version
 	}
 	return "(devel)"
+}
+
+// Command is the `version` subcommand every bindery binary has.
+func Command() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Run:   func(cmd *cobra.Command, _ []string) { fmt.Fprintln(cmd.OutOrStdout(), Get()) },
+	}
 }

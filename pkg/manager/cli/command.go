@@ -3,7 +3,6 @@
 package cli
 
 import (
-	"flag"
 	"fmt"
 
 	"github.com/kcp-dev/logicalcluster/v3"
@@ -13,6 +12,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"github.com/bindery-dev/bindery/pkg/logging"
 	"github.com/bindery-dev/bindery/pkg/manager"
 	"github.com/bindery-dev/bindery/pkg/version"
 )
@@ -53,14 +53,8 @@ See docs/manager.md.`,
 	fs.BoolVar(&f.leaderElect, "leader-elect", true, "run one active replica at a time (a Lease in the catalog workspace's default namespace)")
 	fs.StringVar(&f.metricsAddress, "metrics-bind-address", ":8080", "address of the Prometheus metrics endpoint; 0 disables it")
 	fs.StringVar(&f.healthAddress, "health-probe-bind-address", ":8081", "address of /healthz and /readyz; 0 disables them")
-	logFlags := flag.NewFlagSet("log", flag.ContinueOnError)
-	f.zapOptions.BindFlags(logFlags)
-	fs.AddGoFlagSet(logFlags)
-	cmd.AddCommand(&cobra.Command{
-		Use:   "version",
-		Short: "Print the version",
-		Run:   func(cmd *cobra.Command, _ []string) { fmt.Fprintln(cmd.OutOrStdout(), version.Get()) },
-	})
+	logging.BindFlags(fs, &f.zapOptions)
+	cmd.AddCommand(version.Command())
 	return cmd
 }
 

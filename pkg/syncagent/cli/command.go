@@ -3,7 +3,6 @@
 package cli
 
 import (
-	"flag"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -13,6 +12,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"github.com/bindery-dev/bindery/pkg/logging"
 	"github.com/bindery-dev/bindery/pkg/syncagent"
 	"github.com/bindery-dev/bindery/pkg/version"
 )
@@ -63,15 +63,8 @@ See docs/syncagent.md for the PublishedResource API and the permissions the agen
 	fs.StringVar(&f.pprofAddress, "pprof-bind-address", "0", "address of Go's /debug/pprof endpoints, for profiling; 0 disables them")
 	fs.Float32Var(&f.qps, "kube-api-qps", syncagent.DefaultQPS, "requests per second the agent may send to each API server (kcp and the provider cluster)")
 	fs.IntVar(&f.burst, "kube-api-burst", syncagent.DefaultBurst, "burst of requests above --kube-api-qps")
-	// zap registers its flags (--zap-log-level, ...) on a standard library flag set.
-	logFlags := flag.NewFlagSet("log", flag.ContinueOnError)
-	f.zapOptions.BindFlags(logFlags)
-	fs.AddGoFlagSet(logFlags)
-	cmd.AddCommand(&cobra.Command{
-		Use:   "version",
-		Short: "Print the version",
-		Run:   func(cmd *cobra.Command, _ []string) { fmt.Fprintln(cmd.OutOrStdout(), version.Get()) },
-	})
+	logging.BindFlags(fs, &f.zapOptions)
+	cmd.AddCommand(version.Command())
 	return cmd
 }
 
