@@ -180,9 +180,11 @@ func (r *Reconciler) syncDown(ctx context.Context, obj *unstructured.Unstructure
 		}
 	case Update:
 		if upToDate(existing, desired) {
+			r.count(outcomeUnchanged)
 			return existing, nil // most reconciles (status changes, resyncs) write nothing
 		}
 	default:
+		r.count(outcomeConflict)
 		events.Event(obj, corev1.EventTypeWarning, "ProviderConflict", message)
 		log.FromContext(ctx).Info("not syncing: the target is taken", "reason", message, "namespace", namespace, "name", name)
 		return nil, nil
@@ -191,7 +193,10 @@ func (r *Reconciler) syncDown(ctx context.Context, obj *unstructured.Unstructure
 		return nil, fmt.Errorf("applying the copy: %w", err)
 	}
 	if verdict == Create {
+		r.count(outcomeCreated)
 		events.Event(obj, corev1.EventTypeNormal, "Placed", "the object was handed to the provider")
+	} else {
+		r.count(outcomeUpdated)
 	}
 	return desired, nil
 }
@@ -286,6 +291,8 @@ func (r *Reconciler) deleteCopy(ctx context.Context, source Source) (bool, error
 		}
 		if err := r.Destination.Delete(ctx, copyObj); err != nil && !apierrors.IsNotFound(err) {
 			errs = append(errs, err)
+		} else if err == nil {
+			r.count(outcomeDeleted)
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
