@@ -24,7 +24,15 @@ func main() {
 	opts := options{}
 	fs.StringVar(&opts.stateDir, "state", ".bindery", "folder for state, logs and kubeconfigs")
 	fs.IntVar(&opts.kcpPort, "kcp-port", 6443, "secure port of kcp on 127.0.0.1")
+	fs.IntVar(&opts.etcdClientPort, "etcd-client-port", 0, "client port of kcp's embedded etcd (default: --kcp-port + 1)")
+	fs.IntVar(&opts.etcdPeerPort, "etcd-peer-port", 0, "peer port of kcp's embedded etcd (default: --kcp-port + 2)")
 	_ = fs.Parse(args)
+	if opts.etcdClientPort == 0 {
+		opts.etcdClientPort = opts.kcpPort + 1
+	}
+	if opts.etcdPeerPort == 0 {
+		opts.etcdPeerPort = opts.kcpPort + 2
+	}
 
 	var err error
 	switch cmd {
@@ -45,13 +53,15 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, `usage: localenv start|stop [--state .bindery] [--kcp-port 6443]
+	fmt.Fprintln(os.Stderr, `usage: localenv start|stop [--state .bindery] [--kcp-port 6443] [--etcd-client-port N] [--etcd-peer-port N]
 
 start  starts kcp and a provider kube cluster in the background and prints how to use them
 stop   stops them (their data stays in the state folder for the next start)`)
 }
 
 type options struct {
-	stateDir string
-	kcpPort  int
+	stateDir       string
+	kcpPort        int
+	etcdClientPort int
+	etcdPeerPort   int
 }

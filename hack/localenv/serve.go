@@ -27,8 +27,8 @@ func serve(opts options) error {
 	kcp, err := servers.StartKCP(ctx, servers.KCPOptions{
 		RootDir:        state.kcpDir(),
 		SecurePort:     opts.kcpPort,
-		EtcdClientPort: opts.kcpPort + 1,
-		EtcdPeerPort:   opts.kcpPort + 2,
+		EtcdClientPort: opts.etcdClientPort,
+		EtcdPeerPort:   opts.etcdPeerPort,
 		LogPath:        state.kcpLog(),
 	})
 	done()

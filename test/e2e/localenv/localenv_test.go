@@ -25,11 +25,12 @@ func TestRunTwiceThenStop(t *testing.T) {
 	run(t, root, "go", "build", "-o", bin, "./hack/localenv")
 
 	state := filepath.Join(t.TempDir(), "state")
-	port, err := servers.FreePort()
+	ports, err := servers.FreePorts(3)
 	if err != nil {
 		t.Fatal(err)
 	}
-	args := []string{"--state", state, "--kcp-port", strconv.Itoa(port)}
+	args := []string{"--state", state, "--kcp-port", strconv.Itoa(ports[0]),
+		"--etcd-client-port", strconv.Itoa(ports[1]), "--etcd-peer-port", strconv.Itoa(ports[2])}
 	t.Cleanup(func() { _ = exec.Command(bin, append([]string{"stop"}, args...)...).Run() })
 
 	out := run(t, root, bin, append([]string{"start"}, args...)...)
