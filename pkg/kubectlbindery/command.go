@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/url"
 	"strings"
 	"text/tabwriter"
 
@@ -17,6 +16,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	catalogv1alpha1 "github.com/bindery-dev/bindery/apis/catalog/v1alpha1"
+	"github.com/bindery-dev/bindery/pkg/kcpconfig"
 	"github.com/bindery-dev/bindery/pkg/version"
 )
 
@@ -77,15 +77,11 @@ func load(kubeconfig, context string) (*rest.Config, error) {
 
 // listCatalog reads the CatalogEntries of the catalog workspace on the kubeconfig's kcp server.
 func listCatalog(ctx context.Context, cfg *rest.Config, workspace string) (*catalogv1alpha1.CatalogEntryList, error) {
-	u, err := url.Parse(cfg.Host)
+	server, err := kcpconfig.Server(cfg)
 	if err != nil {
 		return nil, err
 	}
-	if i := strings.Index(u.Path, "/clusters/"); i >= 0 {
-		u.Path = u.Path[:i]
-	}
-	cfg = rest.CopyConfig(cfg)
-	cfg.Host = strings.TrimSuffix(u.String(), "/") + "/clusters/" + workspace
+	cfg = kcpconfig.ForCluster(server, workspace)
 	scheme := runtime.NewScheme()
 	if err := catalogv1alpha1.AddToScheme(scheme); err != nil {
 		return nil, err

@@ -21,6 +21,7 @@ import (
 
 	syncagentv1alpha1 "github.com/bindery-dev/bindery/apis/syncagent/v1alpha1"
 	"github.com/bindery-dev/bindery/deploy"
+	"github.com/bindery-dev/bindery/pkg/kcpconfig"
 	"github.com/bindery-dev/bindery/pkg/publishing"
 )
 
@@ -31,7 +32,7 @@ const catalogCRD = "crd/catalog.bindery.dev_catalogentries.yaml"
 // there and lets every authenticated user read it. It returns a config for the workspace.
 func ensureCatalogWorkspace(ctx context.Context, server *rest.Config, scheme *runtime.Scheme, path logicalcluster.Path) (*rest.Config, error) {
 	parent, name := path.Split()
-	parentClient, err := client.New(clusterConfig(server, parent.String()), client.Options{Scheme: scheme})
+	parentClient, err := client.New(kcpconfig.ForCluster(server, parent.String()), client.Options{Scheme: scheme})
 	if err != nil {
 		return nil, err
 	}
@@ -45,7 +46,7 @@ func ensureCatalogWorkspace(ctx context.Context, server *rest.Config, scheme *ru
 	}); err != nil {
 		return nil, fmt.Errorf("waiting for the catalog workspace %s to be ready: %w", path, err)
 	}
-	cfg := clusterConfig(server, path.String())
+	cfg := kcpconfig.ForCluster(server, path.String())
 	c, err := client.New(cfg, client.Options{Scheme: scheme})
 	if err != nil {
 		return nil, err

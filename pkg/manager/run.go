@@ -3,8 +3,6 @@ package manager
 import (
 	"context"
 	"fmt"
-	"net/url"
-	"strings"
 
 	"github.com/go-logr/logr"
 	"github.com/kcp-dev/logicalcluster/v3"
@@ -24,6 +22,7 @@ import (
 	catalogv1alpha1 "github.com/bindery-dev/bindery/apis/catalog/v1alpha1"
 	inventoryv1alpha1 "github.com/bindery-dev/bindery/apis/inventory/v1alpha1"
 	"github.com/bindery-dev/bindery/pkg/catalog"
+	"github.com/bindery-dev/bindery/pkg/kcpconfig"
 	"github.com/bindery-dev/bindery/providers/apiexport"
 	"github.com/bindery-dev/bindery/providers/workspaces"
 )
@@ -54,7 +53,7 @@ func Run(ctx context.Context, opts Options) error {
 		return fmt.Errorf("a kcp config and a catalog workspace are required")
 	}
 	scheme := newScheme()
-	server, err := serverConfig(opts.Config)
+	server, err := kcpconfig.Server(opts.Config)
 	if err != nil {
 		return err
 	}
@@ -120,23 +119,3 @@ func (f fleetClusters) GetCluster(ctx context.Context, name multicluster.Cluster
 }
 
 func (f fleetClusters) ClusterNames() []multicluster.ClusterName { return f.fleet.ClusterNames() }
-
-// serverConfig strips a /clusters/... path from the config's host.
-func serverConfig(cfg *rest.Config) (*rest.Config, error) {
-	u, err := url.Parse(cfg.Host)
-	if err != nil {
-		return nil, err
-	}
-	if i := strings.Index(u.Path, "/clusters/"); i >= 0 {
-		u.Path = u.Path[:i]
-	}
-	server := rest.CopyConfig(cfg)
-	server.Host = u.String()
-	return server, nil
-}
-
-func clusterConfig(server *rest.Config, cluster string) *rest.Config {
-	cfg := rest.CopyConfig(server)
-	cfg.Host = strings.TrimSuffix(server.Host, "/") + "/clusters/" + cluster
-	return cfg
-}

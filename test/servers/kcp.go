@@ -229,14 +229,8 @@ func (k *KCP) ClusterConfig(cluster string) *rest.Config {
 // AdminKubeconfigPath is the kubeconfig kcp writes for its admin user.
 func (k *KCP) AdminKubeconfigPath() string { return filepath.Join(k.opts.RootDir, "admin.kubeconfig") }
 
-// RootDir is kcp's state folder.
-func (k *KCP) RootDir() string { return k.opts.RootDir }
-
 // LogPath is the file kcp's output goes to.
 func (k *KCP) LogPath() string { return k.opts.LogPath }
-
-// Pid is the process id of kcp.
-func (k *KCP) Pid() int { return k.cmd.Process.Pid }
 
 // LogTail returns the last n lines of kcp's log.
 func (k *KCP) LogTail(n int) string { return TailFile(k.opts.LogPath, n) }

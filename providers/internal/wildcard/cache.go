@@ -148,7 +148,6 @@ func ClusterConfig(cfg *rest.Config, cluster string) *rest.Config {
 func (c *Cache) Scheme() *runtime.Scheme     { return c.opts.Scheme }
 func (c *Cache) HTTPClient() *http.Client    { return c.opts.HTTPClient }
 func (c *Cache) RESTMapper() meta.RESTMapper { return c.opts.Mapper }
-func (c *Cache) BaseConfig() *rest.Config    { return rest.CopyConfig(c.base) }
 
 // Start runs the informers created so far and every informer created later, until ctx ends.
 func (c *Cache) Start(ctx context.Context) error {

@@ -52,9 +52,6 @@ func (c *Cache) NewCluster(name logicalcluster.Name) *Cluster {
 	}
 }
 
-// Name is the logical cluster's name.
-func (c *Cluster) Name() logicalcluster.Name { return c.name }
-
 func (c *Cluster) GetHTTPClient() *http.Client          { return c.shared.opts.HTTPClient }
 func (c *Cluster) GetConfig() *rest.Config              { return rest.CopyConfig(c.config) }
 func (c *Cluster) GetCache() cache.Cache                { return c.cache }
