@@ -83,10 +83,8 @@ func NewWorkspace(t testing.TB, prefix string, opts ...WorkspaceOption) *Workspa
 		ObjectMeta: metav1.ObjectMeta{Name: UniqueName(prefix)},
 		Spec:       tenancyv1alpha1.WorkspaceSpec{Type: o.typ},
 	}
-	ctx := Context(t)
-	if err := parent.Create(ctx, ws); err != nil {
-		t.Fatalf("creating workspace %s in %s: %v", ws.Name, o.parent, err)
-	}
+	// A parent that just turned Ready may not serve the Workspace API for a moment yet.
+	CreateWhenServed(t, parent, ws)
 	t.Cleanup(func() {
 		// Best effort: the whole kcp goes away at the end of the test binary anyway.
 		_ = parent.Delete(context.Background(), ws)
