@@ -1,6 +1,7 @@
 // Package kcpconfig turns a kubeconfig's rest.Config into configs for kcp's server and its
 // workspaces: kcp kubeconfigs name a workspace in the server URL (/clusters/<path>), and bindery's
-// commands need to address other workspaces on the same server.
+// commands need to address other workspaces on the same server, and processes they start need
+// kubeconfig files for them.
 package kcpconfig
 
 import (
