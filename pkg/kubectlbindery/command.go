@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -30,7 +31,8 @@ func NewCommand() *cobra.Command {
 	}
 	kubeconfig := root.PersistentFlags().String("kubeconfig", "", "kcp kubeconfig (default: $KUBECONFIG or ~/.kube/config)")
 	kubecontext := root.PersistentFlags().String("context", "", "context in the kubeconfig (default: the current one)")
-	config := func() (*rest.Config, error) { return load(*kubeconfig, *kubecontext) }
+	server := root.PersistentFlags().String("server", "", "kcp server URL, with /clusters/<workspace path>, overriding the kubeconfig's (credentials still come from it)")
+	config := func() (*rest.Config, error) { return load(*kubeconfig, *kubecontext, *server) }
 	root.AddCommand(newCatalogCommand(config), newInventoryCommand(config))
 	root.AddCommand(version.Command())
 	return root
@@ -63,12 +65,14 @@ func newCatalogCommand(config func() (*rest.Config, error)) *cobra.Command {
 	return cmd
 }
 
-func load(kubeconfig, context string) (*rest.Config, error) {
+func load(kubeconfig, context, server string) (*rest.Config, error) {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	if kubeconfig != "" {
 		rules.ExplicitPath = kubeconfig
 	}
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: context}).ClientConfig()
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{
+		CurrentContext: context, ClusterInfo: clientcmdapi.Cluster{Server: server},
+	}).ClientConfig()
 	if err != nil {
 		return nil, fmt.Errorf("loading the kubeconfig: %w", err)
 	}

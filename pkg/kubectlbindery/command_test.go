@@ -2,13 +2,17 @@ package kubectlbindery
 
 import (
 	"bytes"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 
 	catalogv1alpha1 "github.com/bindery-dev/bindery/apis/catalog/v1alpha1"
 	inventoryv1alpha1 "github.com/bindery-dev/bindery/apis/inventory/v1alpha1"
+	"github.com/bindery-dev/bindery/pkg/kcpconfig"
 )
 
 func TestPrintCatalogTable(t *testing.T) {
@@ -68,5 +72,23 @@ func TestPrintInventoryTable(t *testing.T) {
 				t.Errorf("row %q lacks %q", lines[i+1], w)
 			}
 		}
+	}
+}
+
+func TestLoadServerOverridesTheKubeconfig(t *testing.T) {
+	kubeconfig := filepath.Join(t.TempDir(), "kcp.kubeconfig")
+	cfg := kcpconfig.Kubeconfig(&rest.Config{Host: "https://kcp:6443/clusters/root", BearerToken: "token"}, "kcp")
+	if err := clientcmd.WriteToFile(*cfg, kubeconfig); err != nil {
+		t.Fatal(err)
+	}
+	got, err := load(kubeconfig, "", "https://kcp:6443/clusters/root:providers:dbs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Host != "https://kcp:6443/clusters/root:providers:dbs" || got.BearerToken != "token" {
+		t.Errorf("got host %q, token %q; want the --server host with the kubeconfig's token", got.Host, got.BearerToken)
+	}
+	if got, err := load(kubeconfig, "", ""); err != nil || got.Host != "https://kcp:6443/clusters/root" {
+		t.Errorf("without --server: host %q, err %v; want the kubeconfig's server", got.Host, err)
 	}
 }
