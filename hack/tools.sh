@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Builds the servers the tests and `make run` need (kcp, kube-apiserver, etcd, kubectl) from the
-# pinned Go modules under hack/tools/, into a per-user cache keyed by tool, version and a hash of
-# the tool module, then links them into bin/tools/. A fresh clone on the same machine reuses the
-# cache; a cold build takes about 10 minutes on 2 cores.
+# Builds the servers the tests and `make run` need (kcp, kube-apiserver, etcd, kubectl) and the
+# helm CLI that `make verify` and the chart e2e test use, from the pinned Go modules under
+# hack/tools/, into a per-user cache keyed by tool, version and a hash of the tool module, then
+# links them into bin/tools/. A fresh clone on the same machine reuses the cache; a cold build of
+# everything takes about 11 minutes on 2 cores.
+#
+#   hack/tools.sh [tool...]   builds all tools, or only the named ones (kcp, kube, etcd, helm)
 #
 #   BINDERY_TOOLS_CACHE  cache folder (default: ${XDG_CACHE_HOME:-$HOME/.cache}/bindery/tools)
 set -euo pipefail
@@ -28,6 +31,19 @@ version_ldflags() {
   echo "-s -w$flags"
 }
 
+# helm_ldflags stamps helm's version, and the Kubernetes version its `template` and `lint` assume
+# (from the client-go it is built with), as helm's own Makefile does.
+helm_ldflags() {
+  local helm_version=$1 client_go=$2 major minor flags="-s -w"
+  major=$(( $(echo "$client_go" | sed -E 's/^v([0-9]+)\..*/\1/') + 1 ))
+  minor=$(echo "$client_go" | sed -E 's/^v[0-9]+\.([0-9]+)\..*/\1/')
+  flags+=" -X helm.sh/helm/v3/internal/version.version=$helm_version -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
+  for pkg in helm.sh/helm/v3/pkg/lint/rules helm.sh/helm/v3/pkg/chartutil; do
+    flags+=" -X $pkg.k8sVersionMajor=$major -X $pkg.k8sVersionMinor=$minor"
+  done
+  echo "$flags"
+}
+
 # with_progress runs a command and prints a line every 30 s, so a long build never looks hung.
 with_progress() {
   local what=$1; shift
@@ -41,9 +57,21 @@ with_progress() {
   wait "$pid"
 }
 
+# wanted says whether the command line asks for a tool: no arguments means every tool.
+wanted() {
+  [ ${#requested[@]} -eq 0 ] && return 0
+  local r; for r in "${requested[@]}"; do [ "$r" = "$1" ] && return 0; done
+  return 1
+}
+requested=("$@")
+for r in "${requested[@]}"; do
+  case $r in kcp|kube|etcd|helm) ;; *) echo "unknown tool $r; known: kcp kube etcd helm" >&2; exit 2 ;; esac
+done
+
 # build_tool <tool module dir> <name> <version> <ldflags> <estimate> <pkg=binary>...
 build_tool() {
   local dir=$1 name=$2 version=$3 ldflags=$4 estimate=$5; shift 5
+  wanted "$name" || return 0
   local hash target
   hash=$(cat "$dir/go.mod" "$dir/go.sum" | sha256sum | cut -c1-12)
   target="$cache/$name-$version-$hash"
@@ -72,6 +100,8 @@ kcp_version=$(module_version "$root/hack/tools/kcp" github.com/kcp-dev/kcp)
 kube_version=$(module_version "$root/hack/tools/kube" k8s.io/kubernetes)
 etcd_version=$(module_version "$root/hack/tools/kube" go.etcd.io/etcd/server/v3)
 kcp_kube_version=$(module_version "$root/hack/tools/kcp" k8s.io/kubernetes)
+helm_version=$(module_version "$root/hack/tools/helm" helm.sh/helm/v3)
+helm_client_go=$(module_version "$root/hack/tools/helm" k8s.io/client-go)
 
 build_tool "$root/hack/tools/kcp" kcp "$kcp_version" \
   "$(version_ldflags "$kcp_kube_version+kcp-$kcp_version")" "about 6 minutes" \
@@ -81,5 +111,8 @@ build_tool "$root/hack/tools/kube" kube "$kube_version" \
   k8s.io/kubernetes/cmd/kube-apiserver=kube-apiserver k8s.io/kubernetes/cmd/kubectl=kubectl
 build_tool "$root/hack/tools/kube" etcd "$etcd_version" "-s -w" "about 1 minute" \
   go.etcd.io/etcd/server/v3=etcd
+build_tool "$root/hack/tools/helm" helm "$helm_version" \
+  "$(helm_ldflags "$helm_version" "$helm_client_go")" "about 1 minute" \
+  helm.sh/helm/v3/cmd/helm=helm
 
 echo ">>> tools ready in $links: $(ls "$links" | tr '\n' ' ')"

@@ -14,7 +14,7 @@ const ToolsDirEnv = "BINDERY_TOOLS_DIR"
 // ErrToolMissing is returned when a server binary has not been built yet.
 var ErrToolMissing = errors.New("run `make tools` to build it")
 
-// ToolsDir returns the folder holding kcp, kube-apiserver, etcd and kubectl.
+// ToolsDir returns the folder holding kcp, kube-apiserver, etcd, kubectl and helm.
 func ToolsDir() (string, error) {
 	if dir := os.Getenv(ToolsDirEnv); dir != "" {
 		return dir, nil

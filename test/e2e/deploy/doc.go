@@ -1,0 +1,9 @@
+// Package deploy tests bindery's Helm charts (deploy/charts) as an installer would meet them: it
+// renders each chart with the pinned helm (bin/tools/helm), installs the output into a real
+// kube-apiserver with server-side apply and strict field validation, CRDs first, and checks what
+// landed: the Deployments' arguments parse as the binaries' flags, and the ServiceAccounts hold
+// the rights the processes need and no more, as the API server's RBAC authorizer decides them.
+// It also checks that the syncagent chart's RBAC agrees with deploy/syncagent/rbac.yaml.
+//
+// No kcp is started: the charts install into an ordinary Kubernetes cluster.
+package deploy
