@@ -10,7 +10,10 @@ export GONOSUMDB ?= github.com/kcp-dev,sigs.k8s.io/multicluster-runtime
 GO ?= go
 CONTROLLER_GEN ?= $(GO) run sigs.k8s.io/controller-tools/cmd/controller-gen@v0.20.0
 E2E_TIMEOUT ?= 60m
+# make run's ports: kcp's, and its embedded etcd's (default KCP_PORT+1 and KCP_PORT+2).
 KCP_PORT ?= 6443
+ETCD_CLIENT_PORT ?=
+ETCD_PEER_PORT ?=
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS = -X github.com/bindery-dev/bindery/pkg/version.Version=$(VERSION)
 STATE_DIR ?= .bindery
@@ -30,7 +33,7 @@ build: ## build every cmd/ binary into bin/
 	@for cmd in $(CMDS); do echo ">>> go build ./cmd/$$cmd -> bin/$$cmd"; $(GO) build -ldflags "$(LDFLAGS)" -o bin/$$cmd ./cmd/$$cmd; done
 
 .PHONY: tools
-tools: ## build kcp, kube-apiserver, etcd and kubectl from pinned modules (cached per user)
+tools: ## build kcp, kube-apiserver, etcd, kubectl and helm from pinned modules (cached per user)
 	@hack/tools.sh
 
 .PHONY: test
@@ -56,22 +59,36 @@ bench: tools ## benchmarks with their ratios (input sizes and results: docs/perf
 generate: ## deepcopy code and CRDs from apis/ (controller-gen, pinned)
 	@if compgen -G 'apis/*/*/*.go' >/dev/null; then \
 		$(CONTROLLER_GEN) object paths=./apis/... && \
-		$(CONTROLLER_GEN) crd paths=./apis/... output:crd:dir=deploy/crd; \
+		$(CONTROLLER_GEN) object paths=./examples/database-operator/api/... && \
+		$(CONTROLLER_GEN) crd paths=./apis/... output:crd:dir=deploy/crd && \
+		cp deploy/crd/syncagent.bindery.dev_publishedresources.yaml deploy/charts/bindery-syncagent/crds/; \
 	else echo "no API types under apis/ yet"; fi
 
 .PHONY: verify
-verify: ## gofmt, go vet, go.mod tidy, generated code up to date
+verify: ## gofmt, go vet, go.mod tidy, generated code up to date, helm charts lint and render
 	@echo ">>> gofmt"; out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "not gofmt'ed:"; echo "$$out"; exit 1; fi
 	@echo ">>> go vet"; $(GO) vet ./...
 	@echo ">>> go mod tidy"; $(GO) mod tidy -diff
-	@echo ">>> generated code"; $(MAKE) --no-print-directory generate; \
-		if [ -n "$$(git status --porcelain -- apis deploy/crd)" ]; then \
-		echo "generated code is out of date; run make generate and commit:"; git status --porcelain -- apis deploy/crd; exit 1; fi
+	@echo ">>> generated code"; \
+		if ! cmp -s deploy/crd/syncagent.bindery.dev_publishedresources.yaml deploy/charts/bindery-syncagent/crds/syncagent.bindery.dev_publishedresources.yaml; then \
+		echo "deploy/charts/bindery-syncagent/crds/ differs from deploy/crd/; run make generate and commit"; exit 1; fi; \
+		$(MAKE) --no-print-directory generate; \
+		if [ -n "$$(git status --porcelain -- apis deploy/crd examples/database-operator/api)" ]; then \
+		echo "generated code is out of date; run make generate and commit:"; git status --porcelain -- apis deploy/crd examples/database-operator/api; exit 1; fi
+	@echo ">>> helm charts"; hack/tools.sh helm | sed 's/^/    /'; \
+		for chart in deploy/charts/*/; do chart=$${chart%/}; \
+		for values in $$chart/ci/*-values.yaml; do \
+		echo "    $$chart with $$(basename $$values)"; \
+		bin/tools/helm lint --strict --quiet $$chart --values $$values --namespace bindery-system; \
+		bin/tools/helm template $$(basename $$chart) $$chart --values $$values --namespace bindery-system >/dev/null; \
+		done; done
 
 .PHONY: run
-run: tools ## start kcp and a provider cluster in the background (state in .bindery/)
+run: tools build ## start kcp, a provider cluster and the quickstart's processes in the background (state in .bindery/)
+	@echo ">>> go build ./examples/database-operator -> bin/database-operator"; $(GO) build -o bin/database-operator ./examples/database-operator
 	@$(GO) build -o bin/localenv ./hack/localenv
-	@bin/localenv start --state $(STATE_DIR) --kcp-port $(KCP_PORT)
+	@bin/localenv start --state $(STATE_DIR) --bin-dir bin --kcp-port $(KCP_PORT) \
+		$(if $(ETCD_CLIENT_PORT),--etcd-client-port $(ETCD_CLIENT_PORT)) $(if $(ETCD_PEER_PORT),--etcd-peer-port $(ETCD_PEER_PORT))
 
 .PHONY: stop
 stop: ## stop what make run started

@@ -1,6 +1,9 @@
-// Command localenv runs bindery's local environment behind `make run` and `make stop`: a kcp and a
-// provider Kubernetes cluster (kube-apiserver + etcd) as background processes, with their state,
-// logs and kubeconfigs in one folder (default .bindery/).
+// Command localenv runs bindery's local environment behind `make run` and `make stop`, the one
+// docs/quickstart.md walks through: kcp and a provider Kubernetes cluster (kube-apiserver + etcd),
+// the example database operator in that cluster, bindery-syncagent publishing its Database API into
+// the provider workspace root:provider, bindery-manager, and the consumer workspaces root:team-a and
+// root:team-b bound to the export. Everything runs as background processes, with state, logs and
+// kubeconfigs in one folder (default .bindery/); a second start reuses the data.
 //
 //	localenv start   start the environment in the background (or report the running one)
 //	localenv stop    stop it and every process it started
@@ -23,6 +26,7 @@ func main() {
 	fs := flag.NewFlagSet(cmd, flag.ExitOnError)
 	opts := options{}
 	fs.StringVar(&opts.stateDir, "state", ".bindery", "folder for state, logs and kubeconfigs")
+	fs.StringVar(&opts.binDir, "bin-dir", "bin", "folder of the binaries make run builds (bindery-syncagent, bindery-manager, database-operator)")
 	fs.IntVar(&opts.kcpPort, "kcp-port", 6443, "secure port of kcp on 127.0.0.1")
 	fs.IntVar(&opts.etcdClientPort, "etcd-client-port", 0, "client port of kcp's embedded etcd (default: --kcp-port + 1)")
 	fs.IntVar(&opts.etcdPeerPort, "etcd-peer-port", 0, "peer port of kcp's embedded etcd (default: --kcp-port + 2)")
@@ -53,14 +57,16 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, `usage: localenv start|stop [--state .bindery] [--kcp-port 6443] [--etcd-client-port N] [--etcd-peer-port N]
+	fmt.Fprintln(os.Stderr, `usage: localenv start|stop [--state .bindery] [--bin-dir bin] [--kcp-port 6443] [--etcd-client-port N] [--etcd-peer-port N]
 
-start  starts kcp and a provider kube cluster in the background and prints how to use them
+start  starts kcp, a provider kube cluster and bindery's quickstart in the background and prints
+       how to use them (binaries from --bin-dir, built by make run)
 stop   stops them (their data stays in the state folder for the next start)`)
 }
 
 type options struct {
 	stateDir       string
+	binDir         string
 	kcpPort        int
 	etcdClientPort int
 	etcdPeerPort   int

@@ -33,7 +33,7 @@ func start(opts options) error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(self, "serve", "--state", opts.stateDir, "--kcp-port", fmt.Sprint(opts.kcpPort),
+	cmd := exec.Command(self, "serve", "--state", opts.stateDir, "--bin-dir", opts.binDir, "--kcp-port", fmt.Sprint(opts.kcpPort),
 		"--etcd-client-port", fmt.Sprint(opts.etcdClientPort), "--etcd-peer-port", fmt.Sprint(opts.etcdPeerPort))
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}

@@ -21,6 +21,15 @@ func (s stateDir) kcpLog() string             { return s.path("kcp.log") }
 func (s stateDir) kcpKubeconfig() string      { return s.path("kcp.kubeconfig") }
 func (s stateDir) providerEtcd() string       { return s.path("provider/etcd") }
 func (s stateDir) providerKubeconfig() string { return s.path("provider.kubeconfig") }
+func (s stateDir) logsDir() string            { return s.path("logs") }
+
+// providerWorkspaceKubeconfig addresses the provider's kcp workspace, where the APIExport lives.
+func (s stateDir) providerWorkspaceKubeconfig() string {
+	return s.path("provider-workspace.kubeconfig")
+}
+
+// kubeconfig addresses a consumer workspace.
+func (s stateDir) kubeconfig(team string) string { return s.path(team + ".kubeconfig") }
 
 // runningPid returns the pid of a live `localenv serve`, or 0.
 func (s stateDir) runningPid() int {
