@@ -85,27 +85,34 @@ func (r *Reconciler) Reconcile(ctx context.Context, cluster string, key types.Na
 
 	selected, err := r.selected(ctx, src, obj)
 	if err != nil {
-		return 0, err
+		return 0, reportFailure(events, obj, err)
 	}
 	if !obj.GetDeletionTimestamp().IsZero() || !selected {
-		return r.release(ctx, src, obj, owner.Source)
+		after, err := r.release(ctx, src, obj, owner.Source)
+		return after, reportFailure(events, obj, err)
 	}
+	accepted := false
 	if !controllerutil.ContainsFinalizer(obj, Finalizer) {
 		patch := client.MergeFrom(obj.DeepCopy())
 		controllerutil.AddFinalizer(obj, Finalizer)
 		if err := src.Patch(ctx, obj, patch); err != nil {
-			return 0, fmt.Errorf("adding finalizer: %w", err)
+			return 0, reportFailure(events, obj, fmt.Errorf("adding the finalizer %s: %w", Finalizer, err))
 		}
-		events.Event(obj, corev1.EventTypeNormal, "Accepted", "the provider accepted the object and will sync it")
+		accepted = true
 	}
-	return 0, reportFailure(events, obj, r.sync(ctx, src, obj, owner, events))
+	return 0, reportFailure(events, obj, r.sync(ctx, src, obj, owner, events, accepted))
 }
 
-// sync moves spec down, status up and related objects across.
-func (r *Reconciler) sync(ctx context.Context, src client.Client, obj *unstructured.Unstructured, owner Owner, events record.EventRecorder) error {
-	copied, err := r.syncDown(ctx, obj, owner, events)
-	if err != nil || copied == nil {
+// sync moves spec down, status up and related objects across. accepted says that this pass
+// added the finalizer, which the consumer learns of from an event.
+func (r *Reconciler) sync(ctx context.Context, src client.Client, obj *unstructured.Unstructured, owner Owner, events record.EventRecorder, accepted bool) error {
+	copied, created, err := r.syncDown(ctx, obj, owner, events)
+	announce(events, obj, accepted, created)
+	if err != nil {
 		return err
+	}
+	if copied == nil {
+		return ErrBlocked // reported as NamingFailed, MutationFailed or ProviderConflict
 	}
 	if err := r.syncStatusUp(ctx, src, obj, copied, owner, events); err != nil {
 		return err
@@ -117,10 +124,24 @@ func (r *Reconciler) sync(ctx context.Context, src client.Client, obj *unstructu
 	}, owner, events)
 }
 
+// announce tells the consumer that the provider took the object on (Accepted) and that its copy
+// exists (Placed). Both usually happen in the first pass; one event then says both, because every
+// event is a write to kcp, and on a busy fleet events were most of the agent's writes.
+func announce(events record.EventRecorder, obj *unstructured.Unstructured, accepted, created bool) {
+	switch {
+	case created && accepted:
+		events.Event(obj, corev1.EventTypeNormal, "Placed", "the provider accepted the object and placed it for provisioning")
+	case created:
+		events.Event(obj, corev1.EventTypeNormal, "Placed", "the object was handed to the provider")
+	case accepted:
+		events.Event(obj, corev1.EventTypeNormal, "Accepted", "the provider accepted the object and will sync it")
+	}
+}
+
 // reportFailure tells the consumer that a sync failed (the agent retries with backoff; the event
-// recorder folds repeats) and passes the error on.
+// recorder folds repeats) and passes the error on. ErrBlocked has had its own event already.
 func reportFailure(events record.EventRecorder, obj *unstructured.Unstructured, err error) error {
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrBlocked) {
 		events.Event(obj, corev1.EventTypeWarning, "SyncFailed", "the provider could not sync the object and will retry: "+err.Error())
 	}
 	return err
@@ -146,21 +167,21 @@ func data(cluster string, obj *unstructured.Unstructured) templating.Data {
 	return templating.Data{ClusterName: cluster, Object: obj.Object}
 }
 
-// syncDown creates or updates the copy; it returns nil when the copy cannot be written (a
-// conflict, reported as an event on the source object).
-func (r *Reconciler) syncDown(ctx context.Context, obj *unstructured.Unstructured, owner Owner, events record.EventRecorder) (*unstructured.Unstructured, error) {
+// syncDown creates or updates the copy and says whether it created it; it returns a nil copy when
+// the copy cannot be written (a conflict, reported as an event on the source object).
+func (r *Reconciler) syncDown(ctx context.Context, obj *unstructured.Unstructured, owner Owner, events record.EventRecorder) (copied *unstructured.Unstructured, created bool, err error) {
 	d := data(owner.Source.Cluster, obj)
 	namespace, name, err := r.Namer.Locate(d, !r.Kinds.DestinationNamespaced)
 	if err != nil {
 		events.Event(obj, corev1.EventTypeWarning, "NamingFailed", err.Error())
-		return nil, nil
+		return nil, false, nil
 	}
 	desired, err := DesiredCopy(obj, CopySpec{
 		GVK: r.Kinds.Destination, Namespace: namespace, Name: name, Owner: owner, Mutation: r.SpecMutation, Data: d,
 	})
 	if err != nil {
 		events.Event(obj, corev1.EventTypeWarning, "MutationFailed", err.Error())
-		return nil, nil
+		return nil, false, nil
 	}
 	existing := &unstructured.Unstructured{}
 	existing.SetGroupVersionKind(r.Kinds.Destination)
@@ -169,36 +190,35 @@ func (r *Reconciler) syncDown(ctx context.Context, obj *unstructured.Unstructure
 	case apierrors.IsNotFound(err):
 		existing = nil
 	case err != nil:
-		return nil, fmt.Errorf("reading the copy: %w", err)
+		return nil, false, fmt.Errorf("reading the copy: %w", err)
 	}
 	markApplied(desired)
 	verdict, message := Decide(objectOrNil(existing), owner)
 	switch verdict {
 	case Create:
 		if err := r.ensureNamespace(ctx, namespace); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	case Update:
 		if upToDate(existing, desired) {
 			r.count(outcomeUnchanged)
-			return existing, nil // most reconciles (status changes, resyncs) write nothing
+			return existing, false, nil // most reconciles (status changes, resyncs) write nothing
 		}
 	default:
 		r.count(outcomeConflict)
 		events.Event(obj, corev1.EventTypeWarning, "ProviderConflict", message)
 		log.FromContext(ctx).Info("not syncing: the target is taken", "reason", message, "namespace", namespace, "name", name)
-		return nil, nil
+		return nil, false, nil
 	}
 	if err := r.Destination.Patch(ctx, desired, client.Apply, client.FieldOwner(r.fieldManager()), client.ForceOwnership); err != nil {
-		return nil, fmt.Errorf("applying the copy: %w", err)
+		return nil, false, fmt.Errorf("applying the copy: %w", err)
 	}
 	if verdict == Create {
 		r.count(outcomeCreated)
-		events.Event(obj, corev1.EventTypeNormal, "Placed", "the object was handed to the provider")
 	} else {
 		r.count(outcomeUpdated)
 	}
-	return desired, nil
+	return desired, verdict == Create, nil
 }
 
 // objectOrNil keeps a nil pointer from becoming a non-nil interface.
