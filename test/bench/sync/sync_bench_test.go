@@ -1,9 +1,12 @@
 package sync
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +15,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -38,6 +42,8 @@ const (
 //   - sync/raw: the ratio of the two (target at least 0.5);
 //   - p50-ms, p99-ms: from create in kcp to the copy appearing in the provider cluster, for 200
 //     objects created at a steady 20 per second (target: p99 under 1 s);
+//   - kcp-cpu-ms/raw-obj, kcp-cpu-ms/sync-obj: kcp's CPU time (etcd included) per object in each
+//     phase, and agent-cpu-ms/sync-obj the agent's: where the time goes when kcp is the bottleneck;
 //   - agent-peak-RSS-MB: the agent process's peak resident memory.
 func BenchmarkSync(b *testing.B) {
 	ctx := framework.Context(b)
@@ -72,11 +78,17 @@ func BenchmarkSync(b *testing.B) {
 	ready := countReady(b, consumers)
 	b.ResetTimer()
 
+	kcp := cpuMeter(b, framework.KCP(b).Pid())
 	raw := createAll(b, rawClients, "widget", framework.WidgetGVR("raw.bench.example.com").Group, "Widget")
+	rawKCP := kcp()
+	agentCPU := cpuMeter(b, agent.Pid())
+	requests := requestCounter(b)
 	start := time.Now()
 	createAll(b, syncClients, "db", publishedGroup, "Database")
 	waitForAllReady(b, ready, objects+workspaces) // plus one warm-up object per workspace
 	synced := time.Since(start)
+	syncKCP, syncAgent := kcp(), agentCPU()
+	b.Logf("kcp requests per synced object during the sync phase:\n%s", requests())
 
 	latencies := steadyLatencies(b, consumers, seen)
 	b.StopTimer()
@@ -90,9 +102,36 @@ func BenchmarkSync(b *testing.B) {
 	b.ReportMetric(rawRate, "raw-objects/s")
 	b.ReportMetric(syncRate, "sync-objects/s")
 	b.ReportMetric(syncRate/rawRate, "sync/raw")
+	b.ReportMetric(perObject(rawKCP), "kcp-cpu-ms/raw-obj")
+	b.ReportMetric(perObject(syncKCP), "kcp-cpu-ms/sync-obj")
+	b.ReportMetric(perObject(syncAgent), "agent-cpu-ms/sync-obj")
 	b.ReportMetric(percentile(latencies, 50), "p50-ms")
 	b.ReportMetric(percentile(latencies, 99), "p99-ms")
 	b.ReportMetric(float64(rss)/(1<<20), "agent-peak-RSS-MB")
+}
+
+// cpuMeter returns a function that reports the CPU time a process used since the last call (or
+// since cpuMeter). kcp runs etcd in its own process, so its CPU time is all of kcp's work.
+func cpuMeter(b *testing.B, pid int) func() time.Duration {
+	read := func() time.Duration {
+		t, err := servers.CPUTime(pid)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return t
+	}
+	last := read()
+	return func() time.Duration {
+		now := read()
+		used := now - last
+		last = now
+		return used
+	}
+}
+
+// perObject is a phase's CPU time per object, in milliseconds.
+func perObject(cpu time.Duration) float64 {
+	return float64(cpu.Microseconds()) / 1000 / objects
 }
 
 // benchCRD is the provider's CRD, with a status subresource.
@@ -353,4 +392,62 @@ func percentile(values []float64, p int) float64 {
 	}
 	rank := (p*len(sorted) + 99) / 100
 	return sorted[max(rank-1, 0)]
+}
+
+// requestCounter returns a function that reports, per verb and resource, how many requests kcp
+// served since requestCounter, divided by the number of objects: what each synced object costs
+// kcp, from kcp's own apiserver_request_total metric.
+func requestCounter(b *testing.B) func() string {
+	cfg, err := framework.KCP(b).ShardAdminConfig()
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	scrape := func() map[string]float64 {
+		resp, err := c.Get(cfg.Host + "/metrics")
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer resp.Body.Close()
+		counts := map[string]float64{}
+		scanner := bufio.NewScanner(resp.Body)
+		scanner.Buffer(make([]byte, 1<<20), 1<<20)
+		for scanner.Scan() {
+			line := scanner.Text()
+			if !strings.HasPrefix(line, "apiserver_request_total{") {
+				continue
+			}
+			value, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
+			if err != nil {
+				continue
+			}
+			counts[label(line, "verb")+" "+label(line, "resource")+"/"+label(line, "subresource")] += value
+		}
+		return counts
+	}
+	before := scrape()
+	return func() string {
+		after := scrape()
+		var lines []string
+		for key, n := range after {
+			if per := (n - before[key]) / objects; per >= 0.05 {
+				lines = append(lines, fmt.Sprintf("  %-40s %.2f", strings.TrimSuffix(key, "/"), per))
+			}
+		}
+		slices.Sort(lines)
+		return strings.Join(lines, "\n")
+	}
+}
+
+// label returns a Prometheus label's value from a metric line.
+func label(line, name string) string {
+	i := strings.Index(line, name+`="`)
+	if i < 0 {
+		return ""
+	}
+	rest := line[i+len(name)+2:]
+	return rest[:strings.IndexByte(rest, '"')]
 }
