@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	apisv1alpha2 "github.com/kcp-dev/sdk/apis/apis/v1alpha2"
 	"k8s.io/apimachinery/pkg/util/sets"
@@ -133,4 +134,95 @@ func mergeClaims(current []apisv1alpha2.PermissionClaim, previous sets.Set[strin
 	}
 	slices.SortFunc(out, func(a, b apisv1alpha2.PermissionClaim) int { return strings.Compare(claimKey(a), claimKey(b)) })
 	return out, sets.List(owned)
+}
+
+// Candidate is one PublishedResource's schema for the export.
+type Candidate struct {
+	// PublishedResource is the name of the PublishedResource.
+	PublishedResource string
+	// Schema is the schema it wants in the export.
+	Schema string
+	// Previous is the schema its status recorded before (status.resourceSchemaName), which may
+	// still be the one the export serves.
+	Previous string
+	// Created is the PublishedResource's creation time: among PublishedResources that want the
+	// same resource and group, none of them served yet, the oldest wins.
+	Created time.Time
+}
+
+// Conflict says why a candidate's schema was left out of the export: another entry serves the
+// same resource and group.
+type Conflict struct {
+	Resource, Group string
+	// PublishedResource is another PublishedResource of the agent that keeps the entry, or
+	PublishedResource string
+	// ForeignSchema is the schema of an entry the agent does not own.
+	ForeignSchema string
+}
+
+// ResolveSchemas decides which candidates' schemas go into an export whose resources are
+// current, of which the agent owns the schemas in owned. The export holds one entry per resource
+// and group, and each PublishedResource runs its own sync controller for the objects of its
+// resource, so when several candidates want the same resource and group (even with the same
+// schema), one PublishedResource keeps it: the one whose schema (or previous schema) the export
+// serves now, else the oldest (then the first by name). A resource and group the export serves
+// from a schema the agent does not own is nobody's to take. The others are left out, each with a
+// Conflict; the winners' schemas are returned sorted. A clash therefore never holds back the
+// other candidates.
+func ResolveSchemas(current []apisv1alpha2.ResourceSchema, owned sets.Set[string], candidates []Candidate) ([]string, map[string]Conflict, error) {
+	type key struct{ resource, group string }
+	foreign, served := map[key]string{}, map[key]string{}
+	for _, e := range current {
+		if owned.Has(e.Schema) {
+			served[key{e.Name, e.Group}] = e.Schema
+		} else {
+			foreign[key{e.Name, e.Group}] = e.Schema
+		}
+	}
+	byKey := map[key][]Candidate{}
+	for _, c := range candidates {
+		resource, group, ok := SchemaResource(c.Schema)
+		if !ok {
+			return nil, nil, fmt.Errorf("schema name %q of PublishedResource %s is not of the form <prefix>.<resource>.<group>", c.Schema, c.PublishedResource)
+		}
+		byKey[key{resource, group}] = append(byKey[key{resource, group}], c)
+	}
+	schemas := sets.New[string]()
+	conflicts := map[string]Conflict{}
+	for k, cs := range byKey {
+		if schema, ok := foreign[k]; ok {
+			for _, c := range cs {
+				conflicts[c.PublishedResource] = Conflict{Resource: k.resource, Group: k.group, ForeignSchema: schema}
+			}
+			continue
+		}
+		rank := func(c Candidate) int {
+			switch served[k] {
+			case "":
+				return 2
+			case c.Schema:
+				return 0
+			case c.Previous:
+				return 1
+			}
+			return 2
+		}
+		winner := slices.MinFunc(cs, func(a, b Candidate) int {
+			if d := rank(a) - rank(b); d != 0 {
+				return d
+			}
+			if d := a.Created.Compare(b.Created); d != 0 {
+				return d
+			}
+			return strings.Compare(a.PublishedResource, b.PublishedResource)
+		})
+		for _, c := range cs {
+			if c.PublishedResource == winner.PublishedResource {
+				schemas.Insert(c.Schema)
+			} else {
+				conflicts[c.PublishedResource] = Conflict{Resource: k.resource, Group: k.group, PublishedResource: winner.PublishedResource}
+			}
+		}
+	}
+	return sets.List(schemas), conflicts, nil
 }

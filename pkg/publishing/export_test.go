@@ -1,8 +1,10 @@
 package publishing
 
 import (
+	"maps"
 	"slices"
 	"testing"
+	"time"
 
 	apisv1alpha2 "github.com/kcp-dev/sdk/apis/apis/v1alpha2"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -81,5 +83,53 @@ func TestMergeExportClaims(t *testing.T) {
 	}
 	if !slices.Equal(resources, []string{"configmaps", "events"}) {
 		t.Fatalf("claims after agent a dropped secrets = %v, want configmaps (others') and events (agent b)", resources)
+	}
+}
+
+func TestResolveSchemas(t *testing.T) {
+	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	owned := sets.New("va.databases.db.example.com", "vb.databases.db.example.com", "vc.caches.db.example.com", "vd.caches.db.example.com")
+	current := []apisv1alpha2.ResourceSchema{
+		entry("widgets", "other.example.com", "v1.widgets.other.example.com"), // someone else's
+		entry("databases", "db.example.com", "va.databases.db.example.com"),   // served for PublishedResource a
+	}
+	candidates := []Candidate{
+		// b is older, but a holds the entry and updates its schema.
+		{PublishedResource: "a", Schema: "va2.databases.db.example.com", Previous: "va.databases.db.example.com", Created: t0.Add(time.Hour)},
+		{PublishedResource: "b", Schema: "vb.databases.db.example.com", Created: t0},
+		// Nobody serves caches yet: the oldest wins, also over the same schema.
+		{PublishedResource: "c", Schema: "vc.caches.db.example.com", Created: t0.Add(time.Minute)},
+		{PublishedResource: "d", Schema: "vd.caches.db.example.com", Created: t0.Add(2 * time.Minute)},
+		{PublishedResource: "c2", Schema: "vc.caches.db.example.com", Created: t0.Add(3 * time.Minute)},
+		// Someone else's resource is nobody's to take.
+		{PublishedResource: "e", Schema: "ve.widgets.other.example.com", Created: t0},
+		{PublishedResource: "f", Schema: "vf.queues.db.example.com", Created: t0},
+	}
+	schemas, conflicts, err := ResolveSchemas(current, owned, candidates)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"va2.databases.db.example.com", "vc.caches.db.example.com", "vf.queues.db.example.com"}
+	if !slices.Equal(schemas, want) {
+		t.Fatalf("schemas = %v, want %v", schemas, want)
+	}
+	wantConflicts := map[string]Conflict{
+		"b":  {Resource: "databases", Group: "db.example.com", PublishedResource: "a"},
+		"d":  {Resource: "caches", Group: "db.example.com", PublishedResource: "c"},
+		"c2": {Resource: "caches", Group: "db.example.com", PublishedResource: "c"},
+		"e":  {Resource: "widgets", Group: "other.example.com", ForeignSchema: "v1.widgets.other.example.com"},
+	}
+	if !maps.Equal(conflicts, wantConflicts) {
+		t.Fatalf("conflicts = %+v, want %+v", conflicts, wantConflicts)
+	}
+
+	// Once the holder is gone, the other one takes the entry.
+	schemas, conflicts, err = ResolveSchemas(current, owned, []Candidate{{PublishedResource: "b", Schema: "vb.databases.db.example.com", Created: t0}})
+	if err != nil || !slices.Equal(schemas, []string{"vb.databases.db.example.com"}) || len(conflicts) != 0 {
+		t.Fatalf("after the holder left: schemas %v, conflicts %v, err %v", schemas, conflicts, err)
+	}
+
+	if _, _, err := ResolveSchemas(nil, owned, []Candidate{{PublishedResource: "x", Schema: "bad"}}); err == nil {
+		t.Fatal("a malformed schema name must be an error")
 	}
 }

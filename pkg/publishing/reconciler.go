@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	apisv1alpha1 "github.com/kcp-dev/sdk/apis/apis/v1alpha1"
@@ -32,6 +33,7 @@ const (
 	ReasonVersionNotServed        = "VersionNotServed"
 	ReasonSchemaCreateFailed      = "SchemaCreateFailed"
 	ReasonExportUpdateFailed      = "ExportUpdateFailed"
+	ReasonExportConflict          = "ExportConflict"
 	ReasonSynchronizationDisabled = "SynchronizationDisabled"
 )
 
@@ -71,9 +73,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	if pr != nil {
 		result = r.publishSchema(ctx, pr)
 	}
-	exportErr := r.syncExport(ctx, pr, result.schema)
+	export, exportErr := r.syncExport(ctx, pr, result.schema)
 	if pr != nil {
-		if err := r.report(ctx, pr, result, exportErr); err != nil {
+		if err := r.report(ctx, pr, result, export, exportErr); err != nil {
 			return reconcile.Result{}, err
 		}
 	}
@@ -141,31 +143,81 @@ func FindCRD(ctx context.Context, c client.Reader, res syncagentv1alpha1.SourceR
 // ErrNoCRD says that the provider cluster has no CRD for a PublishedResource.
 var ErrNoCRD = errors.New("no CustomResourceDefinition in the provider cluster")
 
+// exportOutcome is what syncExport decided for the PublishedResource being reconciled.
+type exportOutcome struct {
+	// resolved is false when syncExport failed before it decided which schemas go in.
+	resolved bool
+	// served is the schema the export serves for the PublishedResource (when resolved), if any.
+	served string
+	// conflict says why the PublishedResource's schema was left out; empty if it was not.
+	conflict string
+}
+
 // syncExport merges the schemas and claims of all the agent's PublishedResources into the
 // APIExport, creating it if needed. current and fresh override the cached state of the
-// PublishedResource being reconciled.
-func (r *Reconciler) syncExport(ctx context.Context, current *syncagentv1alpha1.PublishedResource, fresh *apisv1alpha1.APIResourceSchema) error {
+// PublishedResource being reconciled. A PublishedResource whose schema clashes with another
+// entry is left out (ResolveSchemas), so that it does not hold back the others.
+func (r *Reconciler) syncExport(ctx context.Context, current *syncagentv1alpha1.PublishedResource, fresh *apisv1alpha1.APIResourceSchema) (exportOutcome, error) {
 	prs, err := r.listOwn(ctx)
 	if err != nil {
-		return err
-	}
-	desired := DesiredExport{Claims: DesiredClaims(prs)}
-	for _, pr := range prs {
-		schema := pr.Status.ResourceSchemaName
-		if current != nil && pr.Name == current.Name && fresh != nil {
-			schema = fresh.Name
-		}
-		// A PublishedResource that turned invalid keeps its last published schema: consumers
-		// that bound it keep working until the spec is fixed.
-		if schema != "" {
-			desired.Schemas = append(desired.Schemas, schema)
-		}
+		return exportOutcome{}, err
 	}
 	owned, err := r.ownedSchemas(ctx)
 	if err != nil {
-		return err
+		return exportOutcome{}, err
 	}
-	return r.applyExport(ctx, owned, desired)
+	export := &apisv1alpha2.APIExport{}
+	err = r.KCP.Get(ctx, client.ObjectKey{Name: r.ExportName}, export)
+	exists := err == nil
+	switch {
+	case apierrors.IsNotFound(err):
+		export = &apisv1alpha2.APIExport{ObjectMeta: metav1.ObjectMeta{Name: r.ExportName}}
+	case err != nil:
+		return exportOutcome{}, fmt.Errorf("reading APIExport %s: %w", r.ExportName, err)
+	}
+
+	var candidates []Candidate
+	for _, pr := range prs {
+		c := Candidate{PublishedResource: pr.Name, Schema: pr.Status.ResourceSchemaName, Previous: pr.Status.ResourceSchemaName, Created: pr.CreationTimestamp.Time}
+		if current != nil && pr.Name == current.Name && fresh != nil {
+			c.Schema = fresh.Name
+		}
+		// A PublishedResource that turned invalid keeps its last published schema: consumers
+		// that bound it keep working until the spec is fixed.
+		if c.Schema != "" {
+			candidates = append(candidates, c)
+		}
+	}
+	schemas, conflicts, err := ResolveSchemas(export.Spec.Resources, owned, candidates)
+	if err != nil {
+		return exportOutcome{}, err
+	}
+	// A PublishedResource that is not listed yet (a stale cache) keeps its recorded schema.
+	out := exportOutcome{resolved: current == nil || slices.ContainsFunc(prs, func(pr syncagentv1alpha1.PublishedResource) bool { return pr.Name == current.Name })}
+	if current != nil {
+		if c, ok := conflicts[current.Name]; ok {
+			out.conflict = r.conflictMessage(ctx, c)
+		} else if i := slices.IndexFunc(candidates, func(c Candidate) bool { return c.PublishedResource == current.Name }); i >= 0 {
+			out.served = candidates[i].Schema
+		}
+	}
+	return out, r.applyExport(ctx, export, exists, owned, DesiredExport{Schemas: schemas, Claims: DesiredClaims(prs)})
+}
+
+// conflictMessage says which entry a PublishedResource's schema clashes with, and what to do.
+func (r *Reconciler) conflictMessage(ctx context.Context, c Conflict) string {
+	resource := c.Resource + "." + c.Group
+	if c.PublishedResource != "" {
+		return fmt.Sprintf("PublishedResource %s already publishes %s in APIExport %s; give one of them another spec.projection (group or plural)",
+			c.PublishedResource, resource, r.ExportName)
+	}
+	owner := "which no bindery agent owns"
+	schema := &apisv1alpha1.APIResourceSchema{}
+	if err := r.KCP.Get(ctx, client.ObjectKey{Name: c.ForeignSchema}, schema); err == nil && schema.Labels[AgentNameLabel] != "" {
+		owner = fmt.Sprintf("which belongs to agent %s", schema.Labels[AgentNameLabel])
+	}
+	return fmt.Sprintf("APIExport %s already serves %s from APIResourceSchema %s, %s; publish under another spec.projection (group or plural), or remove that entry",
+		r.ExportName, resource, c.ForeignSchema, owner)
 }
 
 func (r *Reconciler) listOwn(ctx context.Context) ([]syncagentv1alpha1.PublishedResource, error) {
@@ -188,11 +240,10 @@ func (r *Reconciler) ownedSchemas(ctx context.Context) (sets.Set[string], error)
 	return owned, nil
 }
 
-func (r *Reconciler) applyExport(ctx context.Context, owned sets.Set[string], desired DesiredExport) error {
-	export := &apisv1alpha2.APIExport{}
-	err := r.KCP.Get(ctx, client.ObjectKey{Name: r.ExportName}, export)
-	if apierrors.IsNotFound(err) {
-		export = &apisv1alpha2.APIExport{ObjectMeta: metav1.ObjectMeta{Name: r.ExportName}}
+// applyExport merges desired into export (read a moment ago; exists says whether it exists) and
+// writes it if anything changed.
+func (r *Reconciler) applyExport(ctx context.Context, export *apisv1alpha2.APIExport, exists bool, owned sets.Set[string], desired DesiredExport) error {
+	if !exists {
 		if err := MergeExport(export, r.AgentName, owned, desired); err != nil {
 			return err
 		}
@@ -201,9 +252,6 @@ func (r *Reconciler) applyExport(ctx context.Context, owned sets.Set[string], de
 		}
 		log.FromContext(ctx).Info("created APIExport", "export", r.ExportName)
 		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("reading APIExport %s: %w", r.ExportName, err)
 	}
 	before := export.DeepCopy()
 	if err := MergeExport(export, r.AgentName, owned, desired); err != nil {
@@ -261,7 +309,7 @@ func SynchronizationEnabled(spec syncagentv1alpha1.PublishedResourceSpec) bool {
 }
 
 // report writes status and, on changes of the Ready condition, an event.
-func (r *Reconciler) report(ctx context.Context, pr *syncagentv1alpha1.PublishedResource, result outcome, exportErr error) error {
+func (r *Reconciler) report(ctx context.Context, pr *syncagentv1alpha1.PublishedResource, result outcome, export exportOutcome, exportErr error) error {
 	status := pr.Status.DeepCopy()
 	status.ObservedGeneration = pr.Generation
 	status.Source = GroupKind(pr.Spec.Resource.Kind, pr.Spec.Resource.APIGroup)
@@ -269,11 +317,20 @@ func (r *Reconciler) report(ctx context.Context, pr *syncagentv1alpha1.Published
 		status.ResourceSchemaName = result.schema.Name
 		status.Projected = GroupKind(result.schema.Spec.Names.Kind, result.schema.Spec.Group)
 	}
+	// status.resourceSchemaName names the schema the export serves for this PublishedResource:
+	// a schema left out because of a clash is not recorded, since every rebuild of the export
+	// starts from these names.
+	if export.resolved {
+		status.ResourceSchemaName = export.served
+	}
 
 	published := metav1.Condition{Type: syncagentv1alpha1.ConditionSchemaPublished, ObservedGeneration: pr.Generation}
 	switch {
-	case result.reason != "":
+	case result.reason != "" || export.conflict != "":
 		published.Status, published.Reason, published.Message = metav1.ConditionFalse, result.reason, result.message
+		if result.reason == "" {
+			published.Reason, published.Message = ReasonExportConflict, export.conflict
+		}
 		if status.ResourceSchemaName != "" {
 			published.Message += fmt.Sprintf("; the last published schema %s stays in the APIExport", status.ResourceSchemaName)
 		}

@@ -138,6 +138,14 @@ func announce(events record.EventRecorder, obj *unstructured.Unstructured, accep
 	}
 }
 
+// ErrBlocked is returned (possibly wrapped) by Reconcile when an object cannot be synced until
+// something outside it changes: the copy's name is taken (ProviderConflict, RelatedConflict), or
+// naming or a mutation failed (NamingFailed, MutationFailed, RelatedMutationFailed). The consumer
+// has been told by that Warning event, so it is not reported again as SyncFailed. Nothing tells
+// the engine when the cause goes away (an object that takes the name carries no marks that lead
+// back to the consumer's object), so the caller retries with a bounded backoff.
+var ErrBlocked = errors.New("the object cannot be synced until the cause of its Warning event is removed")
+
 // reportFailure tells the consumer that a sync failed (the agent retries with backoff; the event
 // recorder folds repeats) and passes the error on. ErrBlocked has had its own event already.
 func reportFailure(events record.EventRecorder, obj *unstructured.Unstructured, err error) error {

@@ -55,13 +55,22 @@ type relatedSides struct {
 }
 
 // syncRelated copies every related object of a primary object to the other side. Problems with
-// one related entry are reported as events and do not stop the others.
+// one related entry are reported as events and do not stop the others. It returns ErrBlocked
+// only when nothing but conflicts and mutation failures (each with its own event) got in the way.
 func (r *Reconciler) syncRelated(ctx context.Context, sides relatedSides, owner Owner, events record.EventRecorder) error {
 	var errs []error
+	blocked := false
 	for _, rel := range r.Related {
-		if err := r.syncRelatedKind(ctx, sides, rel, owner, events); err != nil {
+		err := r.syncRelatedKind(ctx, sides, rel, owner, events)
+		switch {
+		case errors.Is(err, ErrBlocked):
+			blocked = true
+		case err != nil:
 			errs = append(errs, fmt.Errorf("related %s: %w", rel.Identifier, err))
 		}
+	}
+	if len(errs) == 0 && blocked {
+		return ErrBlocked
 	}
 	return errors.Join(errs...)
 }
@@ -81,6 +90,7 @@ func (r *Reconciler) syncRelatedKind(ctx context.Context, sides relatedSides, re
 	if err != nil {
 		return err
 	}
+	var blocked error
 	for _, original := range originals {
 		desired, err := DesiredCopy(original, CopySpec{
 			GVK: toGVK, Namespace: toNamespace, Name: original.GetName(), Owner: owner, Mutation: rel.Mutation,
@@ -88,6 +98,7 @@ func (r *Reconciler) syncRelatedKind(ctx context.Context, sides relatedSides, re
 		})
 		if err != nil {
 			events.Event(sides.sourcePrimary, corev1.EventTypeWarning, "RelatedMutationFailed", fmt.Sprintf("%s: %v", rel.Identifier, err))
+			blocked = ErrBlocked
 			continue
 		}
 		desired.SetLabels(withLabel(desired.GetLabels(), RelatedLabel, rel.Identifier))
@@ -95,6 +106,7 @@ func (r *Reconciler) syncRelatedKind(ctx context.Context, sides relatedSides, re
 			if err == nil {
 				events.Event(sides.sourcePrimary, corev1.EventTypeWarning, "RelatedConflict",
 					fmt.Sprintf("%s: %s %s exists and is not managed by this provider; it is left alone", rel.Identifier, toGVK.Kind, desired.GetName()))
+				return ErrBlocked
 			}
 			return err
 		}
@@ -102,7 +114,7 @@ func (r *Reconciler) syncRelatedKind(ctx context.Context, sides relatedSides, re
 			return fmt.Errorf("copying %s %s: %w", toGVK.Kind, original.GetName(), err)
 		}
 	}
-	return nil
+	return blocked
 }
 
 // mayWrite reports whether the target of a related copy is free or already this owner's.

@@ -169,7 +169,7 @@ func Run(ctx context.Context, opts Options) error {
 		return fmt.Errorf("setting up the publishing controller: %w", err)
 	}
 
-	units := newSyncUnits(mcmgr, log.WithName("sync"))
+	units := newSyncUnits(mcmgr, mgr.GetAPIReader(), log.WithName("sync"))
 	if err := mcmgr.Add(units); err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package syncagent
 import (
 	"context"
 	"fmt"
+	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -10,10 +11,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	syncagentv1alpha1 "github.com/bindery-dev/bindery/apis/syncagent/v1alpha1"
 	"github.com/bindery-dev/bindery/pkg/mutation"
@@ -24,10 +28,15 @@ import (
 
 // Reasons of the Synced condition.
 const (
-	ReasonSyncRunning       = "SyncRunning"
-	ReasonWaitingForSchema  = "WaitingForSchema"
-	ReasonSyncConfigInvalid = "SyncConfigInvalid"
+	ReasonSyncRunning          = "SyncRunning"
+	ReasonWaitingForSchema     = "WaitingForSchema"
+	ReasonSyncConfigInvalid    = "SyncConfigInvalid"
+	ReasonSyncControllerFailed = "SyncControllerFailed"
 )
+
+// startingRecheck is how soon a PublishedResource whose sync controller is starting is looked at
+// again, in case the notification that the start ended is lost.
+const startingRecheck = 30 * time.Second
 
 // syncController keeps one sync unit running per published, sync-enabled PublishedResource of
 // the agent and reports it in the Synced condition.
@@ -45,6 +54,11 @@ func (c *syncController) setup(mgr ctrl.Manager) error {
 		Named("sync-units-"+c.agent).
 		For(&syncagentv1alpha1.PublishedResource{}).
 		Watches(&apiextensionsv1.CustomResourceDefinition{}, handler.EnqueueRequestsFromMapFunc(c.forCRD)).
+		// A sync controller that is running or failed brings its PublishedResource back.
+		WatchesRawSource(source.Func(func(_ context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
+			c.units.setNotify(func(name string) { q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Name: name}}) })
+			return nil
+		})).
 		Complete(c)
 }
 
@@ -67,8 +81,17 @@ func (c *syncController) Reconcile(ctx context.Context, req reconcile.Request) (
 	if err != nil {
 		return reconcile.Result{}, c.setSynced(ctx, pr, metav1.ConditionFalse, ReasonSyncConfigInvalid, err.Error())
 	}
-	if err := c.units.ensure(cfg); err != nil {
+	unit, err := c.units.ensure(cfg)
+	if err != nil {
 		return reconcile.Result{}, err
+	}
+	switch unit.state {
+	case unitStarting:
+		// The condition changes once the controller runs or fails; the unit reports either.
+		return reconcile.Result{RequeueAfter: startingRecheck}, nil
+	case unitFailed:
+		return reconcile.Result{RequeueAfter: unit.retryIn}, c.setSynced(ctx, pr, metav1.ConditionFalse, ReasonSyncControllerFailed,
+			fmt.Sprintf("the sync controller failed: %v; the agent starts it again with backoff", unit.err))
 	}
 	return reconcile.Result{}, c.setSynced(ctx, pr, metav1.ConditionTrue, ReasonSyncRunning,
 		fmt.Sprintf("consumer objects of %s are synced into the provider cluster as %s",

@@ -5,13 +5,17 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
 	"sync"
+	"time"
 
 	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/tools/record"
+	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/cluster"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -33,12 +37,23 @@ import (
 // PublishedResource stops its old unit before the new one starts, and no two ever run side by side.
 // syncUnits is added to the multicluster manager, which engages it with every consumer cluster;
 // it passes each engagement on to every unit.
+//
+// A unit starts in the background: it first makes sure the provider cluster's caches it uses can
+// be filled (a missing RBAC rule shows up here), then starts its controller. A unit that fails
+// to start is stopped and kept as failed; ensure reports the failure and starts it again once its
+// backoff has passed. notify tells the PublishedResource's reconciler when a unit is running or
+// failed.
 type syncUnits struct {
 	mgr mcmanager.Manager
 	log logr.Logger
+	// reader reads the provider cluster without the cache, to find out why a cache cannot sync.
+	reader client.Reader
+	// cacheSyncTimeout bounds the wait for the provider-side caches of a starting unit.
+	cacheSyncTimeout time.Duration
 
 	mu       sync.Mutex
 	runCtx   context.Context
+	notify   func(publishedResource string)
 	clusters map[multicluster.ClusterName]engagedCluster
 	units    map[string]*unit
 }
@@ -48,22 +63,74 @@ type engagedCluster struct {
 	cluster cluster.Cluster
 }
 
-// unit is the running sync controller of one PublishedResource.
+// unit is the sync controller of one PublishedResource. Its state fields are guarded by
+// syncUnits.mu.
 type unit struct {
 	fingerprint string
 	controller  mccontroller.Controller
 	cancel      context.CancelFunc
 	ctx         context.Context
+	// cached are the provider-side kinds the controller watches or reads from the cache (copies
+	// and related objects); their caches must sync before it starts.
+	cached []schema.GroupVersionKind
+
+	running bool
+	// err is why the unit failed; its controller is stopped then, and retryAt says when ensure
+	// may start it again. failures counts the failed starts of this configuration in a row.
+	err      error
+	failures int
+	retryAt  time.Time
 }
+
+// unitState is what ensure found or did.
+type unitState int
+
+const (
+	unitStarting unitState = iota
+	unitRunning
+	unitFailed
+)
+
+// unitStatus reports a unit's state; for a failed unit, the error and when it is started again.
+type unitStatus struct {
+	state   unitState
+	err     error
+	retryIn time.Duration
+}
+
+// Backoff between the starts of a sync controller that failed: doubling from the base, capped.
+const (
+	unitRetryBase = 2 * time.Second
+	unitRetryMax  = 5 * time.Minute
+)
+
+func unitBackoff(failures int) time.Duration {
+	d := unitRetryBase
+	for i := 1; i < failures && d < unitRetryMax; i++ {
+		d *= 2
+	}
+	return min(d, unitRetryMax)
+}
+
+// defaultCacheSyncTimeout is controller-runtime's default wait for a controller's caches.
+const defaultCacheSyncTimeout = 2 * time.Minute
 
 var _ mcmanager.Runnable = &syncUnits{}
 
-func newSyncUnits(mgr mcmanager.Manager, log logr.Logger) *syncUnits {
+func newSyncUnits(mgr mcmanager.Manager, reader client.Reader, log logr.Logger) *syncUnits {
 	return &syncUnits{
-		mgr: mgr, log: log,
+		mgr: mgr, reader: reader, log: log, cacheSyncTimeout: defaultCacheSyncTimeout,
 		clusters: map[multicluster.ClusterName]engagedCluster{},
 		units:    map[string]*unit{},
 	}
+}
+
+// setNotify sets the function that brings a PublishedResource back to its reconciler when its
+// unit is running or failed.
+func (s *syncUnits) setNotify(notify func(publishedResource string)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.notify = notify
 }
 
 // Start records the manager's context, in which units run, and waits for it to end.
@@ -88,6 +155,9 @@ func (s *syncUnits) Engage(ctx context.Context, name multicluster.ClusterName, c
 		}
 	})
 	for _, u := range s.units {
+		if u.err != nil {
+			continue // failed and stopped; a restarted unit engages every cluster
+		}
 		if err := engage(u, name, ctx, cl); err != nil {
 			return err
 		}
@@ -130,34 +200,119 @@ func (c unitConfig) fingerprint() string {
 	return hex.EncodeToString(sum[:8])
 }
 
-// ensure runs the unit for cfg, replacing a unit built from a different configuration.
-func (s *syncUnits) ensure(cfg unitConfig) error {
+// ensure runs the unit for cfg, replacing a unit built from a different configuration, and
+// restarting a failed one once its backoff has passed. It does not wait for a new unit to start.
+func (s *syncUnits) ensure(cfg unitConfig) (unitStatus, error) {
 	fp := cfg.fingerprint()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.runCtx == nil {
-		return fmt.Errorf("the sync controllers are not running yet")
+		return unitStatus{}, fmt.Errorf("the sync controllers are not running yet")
 	}
+	failures := 0
 	if u, ok := s.units[cfg.Name]; ok {
-		if u.fingerprint == fp {
-			return nil
+		switch {
+		case u.fingerprint != fp:
+			s.log.Info("PublishedResource changed; replacing its sync controller", "publishedResource", cfg.Name)
+		case u.err == nil && u.running:
+			return unitStatus{state: unitRunning}, nil
+		case u.err == nil:
+			return unitStatus{state: unitStarting}, nil
+		case time.Now().Before(u.retryAt):
+			return unitStatus{state: unitFailed, err: u.err, retryIn: time.Until(u.retryAt)}, nil
+		default:
+			failures = u.failures
+			s.log.Info("restarting the sync controller that failed", "publishedResource", cfg.Name, "failures", failures)
 		}
-		s.log.Info("PublishedResource changed; replacing its sync controller", "publishedResource", cfg.Name)
 		u.cancel()
 		delete(s.units, cfg.Name)
 	}
 	u, err := s.newUnit(cfg, fp)
 	if err != nil {
-		return err
+		return unitStatus{}, err
 	}
-	s.units[cfg.Name] = u
+	u.failures = failures
 	for name, ec := range s.clusters {
 		if err := engage(u, name, ec.ctx, ec.cluster); err != nil {
-			return fmt.Errorf("engaging cluster %s: %w", name, err)
+			u.cancel()
+			return unitStatus{}, fmt.Errorf("engaging cluster %s: %w", name, err)
 		}
 	}
-	s.log.Info("sync controller started", "publishedResource", cfg.Name, "consumerKind", cfg.Kinds.Source.String(), "providerKind", cfg.Kinds.Destination.String())
+	s.units[cfg.Name] = u
+	go s.run(u, cfg)
+	return unitStatus{state: unitStarting}, nil
+}
+
+// run starts a unit's controller once the provider-side caches it watches are synced, and runs it
+// until the unit is stopped. A unit that fails is recorded as failed.
+func (s *syncUnits) run(u *unit, cfg unitConfig) {
+	err := s.warmUp(u.ctx, u.cached)
+	if err == nil {
+		s.mu.Lock()
+		u.running = true
+		s.mu.Unlock()
+		s.log.Info("sync controller started", "publishedResource", cfg.Name, "consumerKind", cfg.Kinds.Source.String(), "providerKind", cfg.Kinds.Destination.String())
+		s.notifyFor(cfg.Name)
+		// The caches are synced: Start does not hold the controller's lock for long, so engaging
+		// clusters meanwhile does not block.
+		err = u.controller.Start(u.ctx)
+	}
+	if u.ctx.Err() != nil {
+		return // stopped on purpose
+	}
+	if err == nil {
+		err = fmt.Errorf("the controller stopped")
+	}
+	s.fail(u, cfg.Name, err)
+}
+
+// warmUp makes sure that the provider cluster's caches of the given kinds are filled. A kind the
+// agent may not list fails at once with the API server's answer, rather than after a silent wait
+// (or, for a kind that is only read, a reconcile that waits for ever on its cache).
+func (s *syncUnits) warmUp(ctx context.Context, kinds []schema.GroupVersionKind) error {
+	for _, gvk := range kinds {
+		list := &unstructured.UnstructuredList{}
+		list.SetGroupVersionKind(listKind(gvk))
+		if err := s.reader.List(ctx, list, client.Limit(1)); err != nil {
+			return fmt.Errorf("listing %s in the provider cluster: %w", gvk.GroupKind(), err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cacheSyncTimeout)
+	defer cancel()
+	for _, gvk := range kinds {
+		obj := &unstructured.Unstructured{}
+		obj.SetGroupVersionKind(gvk)
+		if _, err := s.mgr.GetLocalManager().GetCache().GetInformer(ctx, obj); err != nil {
+			return fmt.Errorf("the provider cluster's cache of %s did not sync within %s (can the agent list and watch it?): %w", gvk.GroupKind(), s.cacheSyncTimeout, err)
+		}
+	}
 	return nil
+}
+
+// fail records that a unit failed, stops it and schedules its restart.
+func (s *syncUnits) fail(u *unit, name string, err error) {
+	s.mu.Lock()
+	if s.units[name] != u {
+		s.mu.Unlock()
+		return
+	}
+	u.cancel()
+	u.running, u.err = false, err
+	u.failures++
+	failures, backoff := u.failures, unitBackoff(u.failures)
+	u.retryAt = time.Now().Add(backoff)
+	s.mu.Unlock()
+	s.log.Error(err, "sync controller failed; restarting it with backoff", "publishedResource", name, "failures", failures, "retryIn", backoff)
+	s.notifyFor(name)
+}
+
+func (s *syncUnits) notifyFor(name string) {
+	s.mu.Lock()
+	notify := s.notify
+	s.mu.Unlock()
+	if notify != nil {
+		notify(name)
+	}
 }
 
 // stop stops the unit of a PublishedResource, if any.
@@ -171,14 +326,29 @@ func (s *syncUnits) stop(name string) {
 	}
 }
 
-// newUnit builds and starts the controller of one PublishedResource: it watches the consumer
-// kind in every engaged cluster and the provider-side copies, which lead back to their source.
-// Callers hold s.mu.
+// Backoff between the attempts to sync an object that is blocked (bsync.ErrBlocked): doubling
+// from the base, capped, so that removing what blocks it lets the sync proceed on its own.
+const (
+	blockedRetryBase = time.Second
+	blockedRetryMax  = 5 * time.Minute
+)
+
+// newUnit builds the controller of one PublishedResource, without starting it: it watches the
+// consumer kind in every engaged cluster and the provider-side copies, which lead back to their
+// source. Callers hold s.mu.
 func (s *syncUnits) newUnit(cfg unitConfig, fingerprint string) (*unit, error) {
 	r := cfg.Reconciler
+	blocked := workqueue.NewTypedItemExponentialFailureRateLimiter[mcreconcile.Request](blockedRetryBase, blockedRetryMax)
 	ctrl, err := mccontroller.NewUnmanaged("sync-"+cfg.Reconciler.Agent+"-"+cfg.Name, s.mgr, mccontroller.Options{
 		Reconciler: reconcile.TypedFunc[mcreconcile.Request](func(ctx context.Context, req mcreconcile.Request) (reconcile.Result, error) {
 			after, err := r.Reconcile(ctx, req.ClusterName.String(), req.NamespacedName)
+			if errors.Is(err, bsync.ErrBlocked) {
+				// The consumer was told by an event; nothing announces that the cause is gone.
+				return reconcile.Result{RequeueAfter: blocked.When(req)}, nil
+			}
+			if err == nil {
+				blocked.Forget(req)
+			}
 			return reconcile.Result{RequeueAfter: after}, err
 		}),
 		MaxConcurrentReconciles: syncWorkers,
@@ -208,7 +378,13 @@ func (s *syncUnits) newUnit(cfg unitConfig, fingerprint string) (*unit, error) {
 		}))); err != nil {
 		return nil, err
 	}
+	// Related objects are read (origin provider) or checked before they are written (origin
+	// consumer) through the provider cluster's cache.
+	cached := []schema.GroupVersionKind{cfg.Kinds.Destination}
 	for _, rel := range cfg.Reconciler.Related {
+		if !slices.Contains(cached, rel.DestinationGVK) {
+			cached = append(cached, rel.DestinationGVK)
+		}
 		if !cfg.watchesRelated(rel.Identifier) {
 			continue
 		}
@@ -217,12 +393,7 @@ func (s *syncUnits) newUnit(cfg unitConfig, fingerprint string) (*unit, error) {
 		}
 	}
 	ctx, cancel := context.WithCancel(s.runCtx)
-	go func() {
-		if err := ctrl.Start(ctx); err != nil {
-			s.log.Error(err, "sync controller stopped", "publishedResource", cfg.Name)
-		}
-	}()
-	return &unit{fingerprint: fingerprint, controller: ctrl, cancel: cancel, ctx: ctx}, nil
+	return &unit{fingerprint: fingerprint, controller: ctrl, cancel: cancel, ctx: ctx, cached: cached}, nil
 }
 
 // watchRelated brings a primary object back when one of its related objects changes on the
