@@ -9,11 +9,13 @@ import (
 	apisv1alpha2 "github.com/kcp-dev/sdk/apis/apis/v1alpha2"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/cluster"
 
+	catalogv1alpha1 "github.com/bindery-dev/bindery/apis/catalog/v1alpha1"
 	inventoryv1alpha1 "github.com/bindery-dev/bindery/apis/inventory/v1alpha1"
 )
 
@@ -97,6 +99,60 @@ func (i *Inventory) ensureBinding(ctx context.Context, c client.Client) (bool, e
 		return false, err
 	}
 	return binding.Status.Phase == apisv1alpha2.APIBindingPhaseBound, nil
+}
+
+// Remove deletes the inventory of an export that is gone or no longer listed from the provider's
+// workspace and, once no export there is listed any more, the inventory binding itself (kcp then
+// deletes the ExportInventories that are left with it). Workspaces without the binding, i.e. every
+// workspace that never listed an export, cost no request: the binding is read from the cache.
+func (i *Inventory) Remove(ctx context.Context, provider cluster.Cluster, exportName string) error {
+	binding := &apisv1alpha2.APIBinding{}
+	if err := provider.GetClient().Get(ctx, client.ObjectKey{Name: InventoryBinding}, binding); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	if !i.owns(binding) {
+		return nil // someone else's binding of that name
+	}
+	if binding.Status.Phase == apisv1alpha2.APIBindingPhaseBound && binding.DeletionTimestamp == nil {
+		c, err := i.clientFor(provider)
+		if err != nil {
+			return err
+		}
+		inventory := &inventoryv1alpha1.ExportInventory{ObjectMeta: metav1.ObjectMeta{Name: exportName}}
+		if err := c.Delete(ctx, inventory); err != nil && !apierrors.IsNotFound(err) && !meta.IsNoMatchError(err) {
+			return fmt.Errorf("deleting the inventory of %s: %w", exportName, err)
+		}
+	}
+	exports := &apisv1alpha2.APIExportList{}
+	if err := provider.GetClient().List(ctx, exports, client.MatchingLabels{catalogv1alpha1.ListedLabel: "true"}); err != nil {
+		return err
+	}
+	if stillListed(exports.Items, exportName) || binding.DeletionTimestamp != nil {
+		return nil
+	}
+	if err := provider.GetClient().Delete(ctx, binding); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("unbinding the inventory API: %w", err)
+	}
+	i.mu.Lock()
+	delete(i.clients, provider.GetConfig().Host)
+	i.mu.Unlock()
+	return nil
+}
+
+// stillListed reports whether an export other than the removed one is listed.
+func stillListed(listed []apisv1alpha2.APIExport, removed string) bool {
+	for _, export := range listed {
+		if export.Name != removed && export.Labels[catalogv1alpha1.ListedLabel] == "true" {
+			return true
+		}
+	}
+	return false
+}
+
+// owns reports whether the binding is the manager's binding of the inventory API.
+func (i *Inventory) owns(binding *apisv1alpha2.APIBinding) bool {
+	ref := binding.Spec.Reference.Export
+	return ref != nil && ref.Name == i.ExportName && ref.Path == i.ExportPath.String()
 }
 
 // clientFor returns the (cached) client for the inventory objects of one provider workspace.

@@ -6,9 +6,10 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
-	"github.com/kcp-dev/logicalcluster/v3"
+	"github.com/go-logr/logr"
 	apisv1alpha1 "github.com/kcp-dev/sdk/apis/apis/v1alpha1"
 	apisv1alpha2 "github.com/kcp-dev/sdk/apis/apis/v1alpha2"
 	"github.com/kcp-dev/sdk/apis/core"
@@ -43,7 +44,9 @@ type Clusters interface {
 	ClusterNames() []multicluster.ClusterName
 }
 
-// Reconciler keeps one CatalogEntry per listed APIExport.
+// Reconciler keeps one CatalogEntry per listed APIExport. Its start-up pass (see startup.go)
+// runs once the replica leads: it waits until the fleet is engaged, then prunes the entries of
+// exports that went away while no manager ran.
 type Reconciler struct {
 	Clusters Clusters
 	// UnreadyAfter is how long a binding may stay not Ready before it counts as unhealthy
@@ -53,11 +56,24 @@ type Reconciler struct {
 	Catalog client.Client
 	// Inventory, if set, also writes each listed export's consumers into the provider's workspace.
 	Inventory *Inventory
+	// Workspaces lists, straight from kcp and not from a cache, the logical clusters that Clusters
+	// engages (Ready workspaces that pass the fleet's filters). The start-up pass uses it to know
+	// when the fleet is complete.
+	Workspaces func(ctx context.Context) ([]multicluster.ClusterName, error)
+	Log        logr.Logger
+
+	// caughtUp is set once every workspace of the fleet has been engaged (waitForFleet); before,
+	// a workspace that is not engaged may simply not be engaged yet, so its entries stay.
+	caughtUp atomic.Bool
+	// ready is set once the start-up pass is done.
+	ready atomic.Bool
 
 	mu sync.Mutex
-	// reported is the problem last reported per binding (cluster/name), so that an event is
-	// recorded when a problem appears or changes, not on every recount.
-	reported map[string]string
+	// reported is, per export ("<cluster>/<export>"), the problem last reported per binding
+	// ("<cluster>/<binding>"), so that an event is recorded when a problem appears or changes, not
+	// on every recount. Each recount replaces the export's record, so deleted and healthy bindings
+	// are forgotten; removing an export forgets its record.
+	reported map[string]map[string]string
 }
 
 func (r *Reconciler) unreadyAfter() time.Duration {
@@ -67,85 +83,62 @@ func (r *Reconciler) unreadyAfter() time.Duration {
 	return r.UnreadyAfter
 }
 
-// reportProblem records a Warning event on the consumer's binding when its problem is new.
-func (r *Reconciler) reportProblem(cl cluster.Cluster, binding *apisv1alpha2.APIBinding, problem string) {
-	key := logicalcluster.From(binding).String() + "/" + binding.Name
+// reportTarget is a binding an event may be recorded on, with its workspace.
+type reportTarget struct {
+	cluster cluster.Cluster
+	binding *apisv1alpha2.APIBinding
+}
+
+// report records the recount of one export's consumers (binding key -> problem) and a Warning
+// event on each binding whose problem is new.
+func (r *Reconciler) report(export string, problems map[string]string, targets map[string]reportTarget) {
+	r.mu.Lock()
+	toReport, keep := newProblems(r.reported[export], problems)
+	if r.reported == nil {
+		r.reported = map[string]map[string]string{}
+	}
+	if len(keep) == 0 {
+		delete(r.reported, export)
+	} else {
+		r.reported[export] = keep
+	}
+	r.mu.Unlock()
+	for _, key := range toReport {
+		t := targets[key]
+		t.cluster.GetEventRecorderFor("bindery-manager").Event(t.binding, corev1.EventTypeWarning, "BindingUnhealthy", problems[key])
+	}
+}
+
+// forget drops the record of reported problems of an export.
+func (r *Reconciler) forget(export string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.reported == nil {
-		r.reported = map[string]string{}
-	}
-	if r.reported[key] == problem {
-		return
-	}
-	r.reported[key] = problem
-	if problem != "" {
-		cl.GetEventRecorderFor("bindery-manager").Event(binding, corev1.EventTypeWarning, "BindingUnhealthy", problem)
-	}
-}
-
-// problemOf says what is wrong with a consumer's binding, or "" if nothing is.
-func problemOf(binding *apisv1alpha2.APIBinding, claims []apisv1alpha2.PermissionClaim, unreadyAfter time.Duration, now time.Time) string {
-	var missing []string
-	for _, claim := range claims {
-		if !accepted(binding, claim) {
-			missing = append(missing, claimName(claim.Group, claim.Resource))
-		}
-	}
-	if len(missing) > 0 {
-		return "the binding does not accept permission claims the export needs: " + strings.Join(missing, ", ")
-	}
-	ready := conditions.Get(binding, conditionsv1alpha1.ReadyCondition)
-	if ready != nil && ready.Status != corev1.ConditionTrue && now.Sub(ready.LastTransitionTime.Time) > unreadyAfter {
-		// Stable text: a message that changed with every recount would be a new event each time.
-		return fmt.Sprintf("the binding has not been Ready for more than %s: %s", unreadyAfter, ready.Message)
-	}
-	return ""
-}
-
-func accepted(binding *apisv1alpha2.APIBinding, claim apisv1alpha2.PermissionClaim) bool {
-	for _, c := range binding.Spec.PermissionClaims {
-		if c.EqualGRI(claim) && c.State == apisv1alpha2.ClaimAccepted {
-			return true
-		}
-	}
-	return false
-}
-
-func claimName(group, resource string) string {
-	if group == "" {
-		return resource
-	}
-	return resource + "." + group
+	delete(r.reported, export)
 }
 
 // Reconcile brings the catalog entry of one APIExport in line with it.
 func (r *Reconciler) Reconcile(ctx context.Context, req mcreconcile.Request) (reconcile.Result, error) {
-	entryName := EntryName(req.ClusterName.String(), req.Name)
-	cl, err := r.Clusters.GetCluster(ctx, req.ClusterName)
+	cl, export, err := r.observe(ctx, req)
 	if err != nil {
-		// The workspace is gone or no longer engaged: so is its export.
-		return reconcile.Result{}, r.deleteEntry(ctx, entryName)
-	}
-	export := &apisv1alpha2.APIExport{}
-	if err := cl.GetClient().Get(ctx, req.NamespacedName, export); err != nil {
-		if apierrors.IsNotFound(err) {
-			return reconcile.Result{}, r.deleteEntry(ctx, entryName)
-		}
 		return reconcile.Result{}, err
 	}
-	if export.Labels[catalogv1alpha1.ListedLabel] != "true" {
-		return reconcile.Result{}, r.deleteEntry(ctx, entryName)
+	if export == nil {
+		if cl == nil && !r.caughtUp.Load() {
+			// The workspace may not be engaged yet (a consumer's binding can point at it first):
+			// look again later rather than delete a valid entry.
+			return reconcile.Result{RequeueAfter: recount}, nil
+		}
+		return reconcile.Result{}, r.remove(ctx, cl, req)
 	}
 	spec, err := r.describe(ctx, cl, req.ClusterName.String(), export)
 	if err != nil {
 		return reconcile.Result{}, err
 	}
-	consumers, err := r.consumersOf(ctx, req.ClusterName.String()+"/"+export.Name, export.Spec.PermissionClaims)
+	consumers, err := r.consumersOf(ctx, exportKey(req), export.Spec.PermissionClaims)
 	if err != nil {
 		return reconcile.Result{}, err
 	}
-	if err := r.upsert(ctx, entryName, spec, int32(len(consumers))); err != nil {
+	if err := r.upsert(ctx, EntryName(req.ClusterName.String(), req.Name), spec, int32(len(consumers))); err != nil {
 		return reconcile.Result{}, err
 	}
 	if r.Inventory != nil {
@@ -154,6 +147,44 @@ func (r *Reconciler) Reconcile(ctx context.Context, req mcreconcile.Request) (re
 		}
 	}
 	return reconcile.Result{RequeueAfter: recount}, nil
+}
+
+func exportKey(req mcreconcile.Request) string { return req.ClusterName.String() + "/" + req.Name }
+
+// observe reads the export of a request from the fleet's cache. It returns the workspace (nil
+// when it is not engaged) and the export, or nil when the export is gone or not listed.
+func (r *Reconciler) observe(ctx context.Context, req mcreconcile.Request) (cluster.Cluster, *apisv1alpha2.APIExport, error) {
+	if req.ClusterName == "" {
+		return nil, nil, nil // the manager's own cluster (the catalog workspace) is not in the fleet
+	}
+	cl, err := r.Clusters.GetCluster(ctx, req.ClusterName)
+	if err != nil {
+		return nil, nil, nil // the workspace is gone, no longer Ready, or not engaged yet
+	}
+	export := &apisv1alpha2.APIExport{}
+	if err := cl.GetClient().Get(ctx, req.NamespacedName, export); err != nil {
+		if apierrors.IsNotFound(err) {
+			return cl, nil, nil
+		}
+		return cl, nil, err
+	}
+	if export.Labels[catalogv1alpha1.ListedLabel] != "true" {
+		return cl, nil, nil
+	}
+	return cl, export, nil
+}
+
+// remove deletes the entry of an export that is gone or unlisted and, if its workspace is still
+// engaged (cl != nil), its inventory there.
+func (r *Reconciler) remove(ctx context.Context, cl cluster.Cluster, req mcreconcile.Request) error {
+	r.forget(exportKey(req))
+	if err := r.deleteEntry(ctx, EntryName(req.ClusterName.String(), req.Name)); err != nil {
+		return err
+	}
+	if cl == nil || r.Inventory == nil {
+		return nil
+	}
+	return r.Inventory.Remove(ctx, cl, req.Name)
 }
 
 // EntryName is the CatalogEntry name of an export: unique per workspace and export.
@@ -196,16 +227,21 @@ func (r *Reconciler) describe(ctx context.Context, cl cluster.Cluster, clusterNa
 }
 
 // consumersOf finds the workspaces with a binding to the export, through the field index of each
-// engaged workspace (an index lookup each, no listing of all bindings), sorted by path.
-func (r *Reconciler) consumersOf(ctx context.Context, exportKey string, claims []apisv1alpha2.PermissionClaim) ([]inventoryv1alpha1.Consumer, error) {
+// engaged workspace (an index lookup each, no listing of all bindings), sorted by path. A workspace
+// with several bindings to the export is described by its best one (see representative); every
+// binding's problem is reported on that binding.
+func (r *Reconciler) consumersOf(ctx context.Context, export string, claims []apisv1alpha2.PermissionClaim) ([]inventoryv1alpha1.Consumer, error) {
+	now := time.Now()
 	var consumers []inventoryv1alpha1.Consumer
+	problems := map[string]string{}
+	targets := map[string]reportTarget{}
 	for _, name := range r.Clusters.ClusterNames() {
 		cl, err := r.Clusters.GetCluster(ctx, name)
 		if err != nil {
 			continue // disengaged meanwhile
 		}
 		bindings := &apisv1alpha2.APIBindingList{}
-		if err := cl.GetCache().List(ctx, bindings, client.MatchingFields{ExportIndex: exportKey}); err != nil {
+		if err := cl.GetCache().List(ctx, bindings, client.MatchingFields{ExportIndex: export}); err != nil {
 			return nil, fmt.Errorf("finding bindings in %s: %w", name, err)
 		}
 		if len(bindings.Items) == 0 {
@@ -216,12 +252,19 @@ func (r *Reconciler) consumersOf(ctx context.Context, exportKey string, claims [
 		if err := cl.GetCache().Get(ctx, client.ObjectKey{Name: corev1alpha1.LogicalClusterName}, lc); err == nil {
 			path = lc.Annotations[core.LogicalClusterPathAnnotationKey]
 		}
-		binding := &bindings.Items[0]
-		consumer := consumerOf(name.String(), path, binding)
-		consumer.Problem = problemOf(binding, claims, r.unreadyAfter(), time.Now())
-		r.reportProblem(cl, binding, consumer.Problem)
+		found := make([]string, len(bindings.Items))
+		for i := range bindings.Items {
+			binding := &bindings.Items[i]
+			found[i] = problemOf(binding, claims, r.unreadyAfter(), now)
+			key := name.String() + "/" + binding.Name
+			problems[key], targets[key] = found[i], reportTarget{cluster: cl, binding: binding}
+		}
+		best := representative(bindings.Items, found)
+		consumer := consumerOf(name.String(), path, &bindings.Items[best])
+		consumer.Problem = found[best]
 		consumers = append(consumers, consumer)
 	}
+	r.report(export, problems, targets)
 	slices.SortFunc(consumers, func(a, b inventoryv1alpha1.Consumer) int { return strings.Compare(a.Path, b.Path) })
 	return consumers, nil
 }

@@ -2,17 +2,22 @@ package manager
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 
 	"github.com/go-logr/logr"
 	"github.com/kcp-dev/logicalcluster/v3"
+	corev1alpha1 "github.com/kcp-dev/sdk/apis/core/v1alpha1"
 	tenancyv1alpha1 "github.com/kcp-dev/sdk/apis/tenancy/v1alpha1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/cluster"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	ctrlmanager "sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -41,10 +46,33 @@ type Options struct {
 	// LeaderElection lets several replicas run, one active; the lease lives in the catalog
 	// workspace's default namespace.
 	LeaderElection bool
-	// MetricsBindAddress and HealthProbeBindAddress; "0" disables.
+	// MetricsBindAddress and HealthProbeBindAddress; "0" disables. /readyz answers 200 on a
+	// standby replica, and on the leader once its start-up pass is done (see Ready).
 	MetricsBindAddress     string
 	HealthProbeBindAddress string
-	Log                    logr.Logger
+	// PprofBindAddress serves Go's profiling endpoints; empty or "0" disables them.
+	PprofBindAddress string
+	// SkipControllerNameValidation lets several managers run in one process (tests). Controller
+	// names are unique per process otherwise, so that their metrics are.
+	SkipControllerNameValidation bool
+	Log                          logr.Logger
+}
+
+// Default client-side rate limit towards kcp, for configs that set none. client-go's default of 5
+// requests per second (burst 10) would throttle the recount of a busy fleet: each listed export
+// costs a few requests every 5 seconds.
+const (
+	DefaultQPS   = 200
+	DefaultBurst = 400
+)
+
+// withRateLimit gives a config without a client-side rate limit the default one.
+func withRateLimit(cfg *rest.Config) *rest.Config {
+	cfg = rest.CopyConfig(cfg)
+	if cfg.QPS == 0 {
+		cfg.QPS, cfg.Burst = DefaultQPS, DefaultBurst
+	}
+	return cfg
 }
 
 // Run runs the manager until ctx ends.
@@ -53,7 +81,7 @@ func Run(ctx context.Context, opts Options) error {
 		return fmt.Errorf("a kcp config and a catalog workspace are required")
 	}
 	scheme := newScheme()
-	server, err := kcpconfig.Server(opts.Config)
+	server, err := kcpconfig.Server(withRateLimit(opts.Config))
 	if err != nil {
 		return err
 	}
@@ -65,11 +93,16 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	fleetConfig := opts.FleetConfig
-	if fleetConfig == nil {
-		fleetConfig = server
+	fleetConfig := server
+	if opts.FleetConfig != nil {
+		fleetConfig = withRateLimit(opts.FleetConfig)
 	}
-	fleet, err := workspaces.New(fleetConfig, workspaces.Options{Scheme: scheme, Log: opts.Log.WithName("workspaces")})
+	fleetOptions := workspaces.Options{Scheme: scheme, Log: opts.Log.WithName("workspaces")}
+	fleet, err := workspaces.New(fleetConfig, fleetOptions)
+	if err != nil {
+		return err
+	}
+	listWorkspaces, err := workspaceLister(fleetConfig, scheme, workspaces.Filter(fleetOptions))
 	if err != nil {
 		return err
 	}
@@ -79,8 +112,13 @@ func Run(ctx context.Context, opts Options) error {
 		LeaderElection:          opts.LeaderElection,
 		LeaderElectionID:        "bindery-manager",
 		LeaderElectionNamespace: "default",
-		Metrics:                 metricsserver.Options{BindAddress: opts.MetricsBindAddress},
-		HealthProbeBindAddress:  opts.HealthProbeBindAddress,
+		// Run returns when the manager stops and the process exits, so the lease may be handed
+		// over at once instead of after its expiry.
+		LeaderElectionReleaseOnCancel: true,
+		Metrics:                       metricsserver.Options{BindAddress: opts.MetricsBindAddress},
+		HealthProbeBindAddress:        opts.HealthProbeBindAddress,
+		PprofBindAddress:              opts.PprofBindAddress,
+		Controller:                    config.Controller{SkipNameValidation: &opts.SkipControllerNameValidation},
 	})
 	if err != nil {
 		return err
@@ -88,15 +126,74 @@ func Run(ctx context.Context, opts Options) error {
 	if err := mgr.GetLocalManager().AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return err
 	}
-	if err := mgr.GetLocalManager().AddReadyzCheck("ping", healthz.Ping); err != nil {
-		return err
+	reconciler := &catalog.Reconciler{
+		Clusters:   fleetClusters{mgr: mgr, fleet: fleet},
+		Catalog:    catalogClient,
+		Inventory:  &catalog.Inventory{ExportPath: opts.CatalogWorkspace, ExportName: InventoryExport, Scheme: scheme},
+		Workspaces: listWorkspaces,
+		Log:        opts.Log.WithName("catalog"),
 	}
-	inventory := &catalog.Inventory{ExportPath: opts.CatalogWorkspace, ExportName: InventoryExport, Scheme: scheme}
-	if err := catalog.Setup(ctx, mgr, fleetClusters{mgr: mgr, fleet: fleet}, catalogClient, inventory); err != nil {
+	if err := catalog.Setup(ctx, mgr, reconciler); err != nil {
 		return fmt.Errorf("setting up the catalog controller: %w", err)
+	}
+	if err := mgr.GetLocalManager().AddReadyzCheck("catalog", readiness(mgr.GetLocalManager().Elected(), reconciler.Ready)); err != nil {
+		return err
 	}
 	opts.Log.Info("bindery-manager running", "catalog", opts.CatalogWorkspace.String())
 	return mgr.Start(ctx)
+}
+
+// readiness is the /readyz check. The health probe server starts only once the catalog workspace
+// is set up, so it never answers before that. Then:
+//   - a standby replica (not elected) is ready: it can take over, and it serves nothing until then;
+//   - the leader is ready once the catalog's start-up pass is done: every workspace of the fleet
+//     engaged, its caches synced, and the entries of exports that went away while no manager ran
+//     removed (catalog.Reconciler.Ready).
+func readiness(elected <-chan struct{}, caughtUp func() bool) healthz.Checker {
+	return func(*http.Request) error {
+		select {
+		case <-elected:
+		default:
+			return nil
+		}
+		if !caughtUp() {
+			return errors.New("the leader is catching up with the fleet")
+		}
+		return nil
+	}
+}
+
+// workspaceLister lists the fleet's logical clusters straight from kcp: a paginated LIST of
+// LogicalClusters at <fleet server>/clusters/*, kept if accept (the fleet provider's filter)
+// takes them. The catalog's start-up pass compares it with the engaged workspaces.
+func workspaceLister(fleetConfig *rest.Config, scheme *runtime.Scheme, accept func(client.Object) bool) (func(context.Context) ([]multicluster.ClusterName, error), error) {
+	server, err := kcpconfig.Server(fleetConfig)
+	if err != nil {
+		return nil, err
+	}
+	mapper := meta.NewDefaultRESTMapper(nil)
+	mapper.Add(corev1alpha1.SchemeGroupVersion.WithKind("LogicalCluster"), meta.RESTScopeRoot)
+	c, err := client.New(kcpconfig.ForCluster(server, "*"), client.Options{Scheme: scheme, Mapper: mapper})
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context) ([]multicluster.ClusterName, error) {
+		var names []multicluster.ClusterName
+		list := &corev1alpha1.LogicalClusterList{}
+		for {
+			if err := c.List(ctx, list, client.Limit(500), client.Continue(list.Continue)); err != nil {
+				return nil, err
+			}
+			for i := range list.Items {
+				if accept(&list.Items[i]) {
+					names = append(names, multicluster.ClusterName(logicalcluster.From(&list.Items[i])))
+				}
+			}
+			if list.Continue == "" {
+				return names, nil
+			}
+		}
+	}, nil
 }
 
 func newScheme() *runtime.Scheme {

@@ -24,6 +24,9 @@ type flags struct {
 	catalogWorkspace string
 	metricsAddress   string
 	healthAddress    string
+	pprofAddress     string
+	qps              float32
+	burst            int
 	leaderElect      bool
 	zapOptions       zap.Options
 }
@@ -52,7 +55,10 @@ See docs/manager.md.`,
 	fs.StringVar(&f.catalogWorkspace, "catalog-workspace", "root:catalog", "workspace path of the catalog")
 	fs.BoolVar(&f.leaderElect, "leader-elect", true, "run one active replica at a time (a Lease in the catalog workspace's default namespace)")
 	fs.StringVar(&f.metricsAddress, "metrics-bind-address", ":8080", "address of the Prometheus metrics endpoint; 0 disables it")
-	fs.StringVar(&f.healthAddress, "health-probe-bind-address", ":8081", "address of /healthz and /readyz; 0 disables them")
+	fs.StringVar(&f.healthAddress, "health-probe-bind-address", ":8081", "address of /healthz and /readyz; 0 disables them. /readyz answers 200 on a standby replica, and on the leader once it has caught up with the fleet")
+	fs.StringVar(&f.pprofAddress, "pprof-bind-address", "0", "address of Go's /debug/pprof endpoints, for profiling; 0 disables them")
+	fs.Float32Var(&f.qps, "kube-api-qps", manager.DefaultQPS, "requests per second the manager may send to kcp, for each identity")
+	fs.IntVar(&f.burst, "kube-api-burst", manager.DefaultBurst, "burst of requests above --kube-api-qps")
 	logging.BindFlags(fs, &f.zapOptions)
 	cmd.AddCommand(version.Command())
 	return cmd
@@ -61,6 +67,9 @@ See docs/manager.md.`,
 func run(f *flags) error {
 	if f.kubeconfig == "" {
 		return fmt.Errorf("--kubeconfig is required: a kcp kubeconfig that may create and write the catalog workspace")
+	}
+	if f.qps <= 0 || f.burst <= 0 {
+		return fmt.Errorf("--kube-api-qps and --kube-api-burst must be positive")
 	}
 	path := logicalcluster.NewPath(f.catalogWorkspace)
 	if parent, ok := path.Parent(); !ok || parent.Empty() || !path.HasPrefix(logicalcluster.NewPath("root")) {
@@ -80,11 +89,15 @@ func run(f *flags) error {
 			return fmt.Errorf("--fleet-kubeconfig: %w", err)
 		}
 	}
+	// Without this, client-go throttles to 5 requests per second (burst 10).
+	for _, c := range []*rest.Config{cfg, fleet} {
+		c.QPS, c.Burst = f.qps, f.burst
+	}
 	log := zap.New(zap.UseFlagOptions(&f.zapOptions))
 	ctrl.SetLogger(log)
 	return manager.Run(ctrl.SetupSignalHandler(), manager.Options{
 		Config: cfg, FleetConfig: fleet, CatalogWorkspace: path, LeaderElection: f.leaderElect,
-		MetricsBindAddress: f.metricsAddress, HealthProbeBindAddress: f.healthAddress, Log: log,
+		MetricsBindAddress: f.metricsAddress, HealthProbeBindAddress: f.healthAddress, PprofBindAddress: f.pprofAddress, Log: log,
 	})
 }
 

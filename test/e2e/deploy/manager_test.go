@@ -45,6 +45,8 @@ func TestManagerChart(t *testing.T) {
 			"--leader-elect=true",
 			"--metrics-bind-address=:8080",
 			"--health-probe-bind-address=:8081",
+			"--kube-api-qps=200",
+			"--kube-api-burst=400",
 			"--zap-log-level=info",
 		}
 		if !slices.Equal(container.Args, wantArgs) {
@@ -105,6 +107,8 @@ func TestManagerChart(t *testing.T) {
 			"leader-elect":              "true",
 			"metrics-bind-address":      "0",
 			"health-probe-bind-address": ":9440",
+			"kube-api-qps":              "50",
+			"kube-api-burst":            "100",
 			"zap-log-level":             "debug",
 		} {
 			if flags[flag] != want {

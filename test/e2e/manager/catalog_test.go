@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -151,24 +152,37 @@ func list(t *testing.T, ws *framework.Workspace, name, displayName string) {
 
 func startManager(t *testing.T, catalogPath logicalcluster.Path) {
 	t.Helper()
+	runManager(t, catalogPath, func(*manager.Options) {})
+}
+
+// runManager runs a manager in-process until the test ends or the returned stop is called;
+// customize changes its options (leader election on, no metrics or probes by default).
+func runManager(t *testing.T, catalogPath logicalcluster.Path, customize func(*manager.Options)) (stop func()) {
+	t.Helper()
 	shardAdmin, err := framework.KCP(t).ShardAdminConfig()
 	if err != nil {
 		t.Fatal(err)
 	}
+	opts := manager.Options{
+		Config: framework.KCP(t).AdminConfig(), FleetConfig: shardAdmin, CatalogWorkspace: catalogPath, LeaderElection: true,
+		MetricsBindAddress: "0", HealthProbeBindAddress: "0", Log: framework.Logger(t).WithName("manager"),
+		SkipControllerNameValidation: true, // the tests run several managers in one process
+	}
+	customize(&opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() {
-		done <- manager.Run(ctx, manager.Options{
-			Config: framework.KCP(t).AdminConfig(), FleetConfig: shardAdmin, CatalogWorkspace: catalogPath, LeaderElection: true,
-			MetricsBindAddress: "0", HealthProbeBindAddress: "0", Log: framework.Logger(t).WithName("manager"),
+	go func() { done <- manager.Run(ctx, opts) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("manager stopped with error: %v", err)
+			}
 		})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("manager stopped with error: %v", err)
-		}
-	})
+	}
+	t.Cleanup(stop)
+	return stop
 }
 
 func waitForEntry(t *testing.T, c client.Client, name string, consumers int32, timeout time.Duration) {
