@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/client-go/tools/record"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -278,17 +279,9 @@ func DesiredClaims(prs []syncagentv1alpha1.PublishedResource) []apisv1alpha2.Per
 		}
 		syncing = true
 		for _, rel := range pr.Spec.Related {
-			group, resource := rel.Group, rel.Resource
-			if p := rel.Projection; p != nil {
-				if p.Group != "" {
-					group = p.Group
-				}
-				if p.Resource != "" {
-					resource = p.Resource
-				}
-			}
+			consumer := RelatedConsumerResource(rel)
 			claims = append(claims, apisv1alpha2.PermissionClaim{
-				GroupResource: apisv1alpha2.GroupResource{Group: group, Resource: resource},
+				GroupResource: apisv1alpha2.GroupResource{Group: consumer.Group, Resource: consumer.Resource},
 				IdentityHash:  rel.IdentityHash,
 				Verbs:         []string{"create", "delete", "get", "list", "patch", "update", "watch"},
 			})
@@ -301,6 +294,24 @@ func DesiredClaims(prs []syncagentv1alpha1.PublishedResource) []apisv1alpha2.Per
 		)
 	}
 	return claims
+}
+
+// RelatedConsumerResource is a related resource as kcp serves it: spec.related[].projection's
+// group, version and resource, each defaulting to the provider cluster's.
+func RelatedConsumerResource(rel syncagentv1alpha1.RelatedResource) schema.GroupVersionResource {
+	gvr := schema.GroupVersionResource{Group: rel.Group, Version: rel.Version, Resource: rel.Resource}
+	if p := rel.Projection; p != nil {
+		if p.Group != "" {
+			gvr.Group = p.Group
+		}
+		if p.Version != "" {
+			gvr.Version = p.Version
+		}
+		if p.Resource != "" {
+			gvr.Resource = p.Resource
+		}
+	}
+	return gvr
 }
 
 // SynchronizationEnabled reports whether objects of the PublishedResource are synced (default yes).

@@ -2,6 +2,7 @@ package publishing
 
 import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	syncagentv1alpha1 "github.com/bindery-dev/bindery/apis/syncagent/v1alpha1"
@@ -42,9 +43,16 @@ func validateRelated(path *field.Path, r syncagentv1alpha1.RelatedResource) fiel
 		errs = append(errs, validateTemplate(object.Child("template", "namespace"), tmpl.Namespace)...)
 	}
 	if sel := r.Object.Selector; sel != nil {
-		errs = append(errs, validateSelector(object.Child("selector"), sel)...)
+		// matchLabels values are templates, checked as such; the keys and expressions as usual.
+		untemplated := sel.DeepCopy()
+		untemplated.MatchLabels = nil
+		errs = append(errs, validateSelector(object.Child("selector"), untemplated)...)
 		for key, value := range sel.MatchLabels {
-			errs = append(errs, validateTemplate(object.Child("selector", "matchLabels").Key(key), value)...)
+			labelPath := object.Child("selector", "matchLabels").Key(key)
+			for _, msg := range validation.IsQualifiedName(key) {
+				errs = append(errs, field.Invalid(labelPath, key, "not a valid label key: "+msg))
+			}
+			errs = append(errs, validateTemplate(labelPath, value)...)
 		}
 	}
 	return append(errs, validateMutation(path.Child("mutation"), r.Mutation)...)

@@ -10,6 +10,9 @@
 // only ever writes a copy whose marks name its own agent and the same source object (Decide):
 // an unmarked object, another agent's object or another source's copy is a conflict, reported
 // to the user and never overwritten. Status flows the other way, from the copy through the
-// status mutation (StatusUp). This file set holds the pure rules; the controllers that read and
-// write clusters build on them.
+// status mutation (StatusUp). Related objects travel the same way from the side that owns them
+// (Related), and their copies' status comes back to the original when asked to. A source object
+// carries the Finalizer while it is synced; when the sync of its kind stops for good, ReleasePatch
+// lets go of it and the copy stays. This file set holds the pure rules and the reconciler that
+// reads and writes clusters through small interfaces.
 package sync

@@ -51,6 +51,9 @@ type Reconciler struct {
 	ResourceSelector, NamespaceSelector labels.Selector
 	// Related are the kinds of objects that travel with each synced object.
 	Related []Related
+
+	// index leads changes of related objects in other namespaces back to their primary objects.
+	index relatedIndex
 }
 
 // Finalizer keeps a source object until its copy is gone.
@@ -78,7 +81,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, cluster string, key types.Na
 		}
 		// Gone without our finalizer (deleted while the agent was down before it ever saw the
 		// object, or the finalizer was removed by hand): remove a copy that may be left.
-		_, err := r.deleteCopy(ctx, Source{Cluster: cluster, Namespace: key.Namespace, Name: key.Name})
+		source := Source{Cluster: cluster, Namespace: key.Namespace, Name: key.Name}
+		r.forgetRelated(source)
+		_, err := r.deleteCopy(ctx, source)
 		return 0, err
 	}
 	owner := Owner{Agent: r.Agent, Source: SourceOf(cluster, obj)}
@@ -299,6 +304,7 @@ func (r *Reconciler) release(ctx context.Context, src client.Client, obj *unstru
 	if err := src.Patch(ctx, obj, patch); err != nil && !apierrors.IsNotFound(err) {
 		return 0, fmt.Errorf("removing finalizer: %w", err)
 	}
+	r.forgetRelated(source)
 	return 0, nil
 }
 

@@ -176,6 +176,10 @@ func Run(ctx context.Context, opts Options) error {
 	syncing := &syncController{
 		provider: mgr.GetClient(), mapper: mgr.GetRESTMapper(), units: units, sources: clusterSources{mgr: mcmgr},
 		agent: opts.AgentName, selector: opts.Selector,
+		release: &releaser{
+			kcp: kcpClient, config: opts.KCPConfig, sliceName: opts.EndpointSliceName, scheme: scheme, pageSize: releasePageSize,
+		},
+		recorder: mgr.GetEventRecorderFor("bindery-syncagent"),
 	}
 	if err := syncing.setup(mgr); err != nil {
 		return fmt.Errorf("setting up the sync controller: %w", err)
@@ -203,6 +207,10 @@ func resolveExportName(ctx context.Context, kcp client.Client, sliceName string,
 		return slice.Spec.APIExport.Name, nil
 	}
 }
+
+// releasePageSize is how many consumer objects one list request returns when the agent releases
+// them (see releaser).
+const releasePageSize = 500
 
 // Default client-side rate limit towards each API server. client-go's default of 5 requests per
 // second would cap the sync at a few objects per second.

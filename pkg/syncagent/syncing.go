@@ -2,20 +2,26 @@ package syncagent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
@@ -47,6 +53,9 @@ type syncController struct {
 	sources  bsync.SourceClusters
 	agent    string
 	selector labels.Selector
+	// release lets go of the consumers' objects when a PublishedResource's sync stops for good.
+	release  *releaser
+	recorder record.EventRecorder
 }
 
 func (c *syncController) setup(mgr ctrl.Manager) error {
@@ -68,9 +77,14 @@ func (c *syncController) Reconcile(ctx context.Context, req reconcile.Request) (
 		c.units.stop(req.Name)
 		return reconcile.Result{}, client.IgnoreNotFound(err)
 	}
-	if !c.selector.Matches(labels.Set(pr.Labels)) || !publishing.SynchronizationEnabled(pr.Spec) {
+	if !c.selector.Matches(labels.Set(pr.Labels)) {
+		// Not this agent's any more: another agent may take it over, so the consumers' objects
+		// keep their finalizers; the PublishedResource is not held for this agent either.
 		c.units.stop(pr.Name)
-		return reconcile.Result{}, nil
+		return reconcile.Result{}, c.removeFinalizer(ctx, pr)
+	}
+	if !pr.DeletionTimestamp.IsZero() || !publishing.SynchronizationEnabled(pr.Spec) {
+		return reconcile.Result{}, c.stopForGood(ctx, pr)
 	}
 	if !meta.IsStatusConditionTrue(pr.Status.Conditions, syncagentv1alpha1.ConditionSchemaPublished) {
 		// Objects keep syncing with the last good configuration until the spec is fixed.
@@ -80,6 +94,15 @@ func (c *syncController) Reconcile(ctx context.Context, req reconcile.Request) (
 	cfg, err := c.unitConfig(ctx, pr)
 	if err != nil {
 		return reconcile.Result{}, c.setSynced(ctx, pr, metav1.ConditionFalse, ReasonSyncConfigInvalid, err.Error())
+	}
+	// Before any consumer object gets a finalizer, the PublishedResource gets one: deleting it
+	// then waits until the agent has released those objects.
+	if err := c.addFinalizer(ctx, pr); err != nil {
+		if apierrors.IsConflict(err) {
+			return reconcile.Result{}, err // the publishing controller wrote meanwhile; try again
+		}
+		return reconcile.Result{}, errors.Join(err, c.setSynced(ctx, pr, metav1.ConditionFalse, ReasonSyncControllerFailed,
+			fmt.Sprintf("adding the finalizer %s to the PublishedResource: %v", Finalizer(c.agent), err)))
 	}
 	unit, err := c.units.ensure(cfg)
 	if err != nil {
@@ -96,6 +119,77 @@ func (c *syncController) Reconcile(ctx context.Context, req reconcile.Request) (
 	return reconcile.Result{}, c.setSynced(ctx, pr, metav1.ConditionTrue, ReasonSyncRunning,
 		fmt.Sprintf("consumer objects of %s are synced into the provider cluster as %s",
 			publishing.GroupKind(cfg.Kinds.Source.Kind, cfg.Kinds.Source.Group), publishing.GroupKind(cfg.Kinds.Destination.Kind, cfg.Kinds.Destination.Group)))
+}
+
+// Events on a PublishedResource whose sync stopped for good.
+const (
+	EventSyncStopped   = "SyncStopped"
+	EventReleaseFailed = "ReleaseFailed"
+)
+
+// stopForGood stops the sync of a PublishedResource that is being deleted or whose sync is
+// disabled. If the agent synced its objects (its finalizer is on the PublishedResource), it
+// releases the consumers' objects from the sync finalizer, so that deleting one no longer waits
+// for a sync that will not come, and then removes its finalizer. The copies in the provider
+// cluster stay: the provider owns them from now on.
+func (c *syncController) stopForGood(ctx context.Context, pr *syncagentv1alpha1.PublishedResource) error {
+	kinds, ran := c.units.stop(pr.Name)
+	if !controllerutil.ContainsFinalizer(pr, Finalizer(c.agent)) {
+		return nil
+	}
+	kind := kinds.Source
+	if !ran {
+		// Not synced by this process (the agent restarted since): the kind consumers see.
+		projected, ok := projectedKind(pr.Status.Projected)
+		if !ok {
+			return c.removeFinalizer(ctx, pr) // never published, so never synced
+		}
+		kind = projected
+	}
+	ctx, cancel := context.WithTimeout(ctx, releaseTimeout)
+	defer cancel()
+	result, err := c.release.release(ctx, kind)
+	why := "synchronization is disabled"
+	if !pr.DeletionTimestamp.IsZero() {
+		why = "the PublishedResource is being deleted"
+	}
+	if err != nil {
+		c.recorder.Event(pr, corev1.EventTypeWarning, EventReleaseFailed, fmt.Sprintf(
+			"%s, but releasing the consumers' %s objects from the finalizer %s failed (released %d so far); the agent retries: %v",
+			why, kind.Kind, bsync.Finalizer, result.objects, err))
+		return fmt.Errorf("releasing the consumers' objects of %s: %w", kind.GroupKind(), err)
+	}
+	log.FromContext(ctx).Info("sync stopped for good; released the consumers' objects, their copies stay in the provider cluster",
+		"publishedResource", pr.Name, "reason", why, "kind", kind.GroupKind().String(),
+		"released", result.objects, "workspaces", len(result.workspaces), "copies", bsync.AgentLabel+"="+c.agent)
+	c.recorder.Event(pr, corev1.EventTypeNormal, EventSyncStopped, fmt.Sprintf(
+		"%s: the agent released %d consumer objects of %s in %d workspaces from the finalizer %s; their copies stay in the provider cluster (label %s=%s)",
+		why, result.objects, kind.Kind, len(result.workspaces), bsync.Finalizer, bsync.AgentLabel, c.agent))
+	return c.removeFinalizer(ctx, pr)
+}
+
+// releaseTimeout bounds one attempt to release the consumers' objects of a kind.
+const releaseTimeout = 5 * time.Minute
+
+func (c *syncController) addFinalizer(ctx context.Context, pr *syncagentv1alpha1.PublishedResource) error {
+	if controllerutil.ContainsFinalizer(pr, Finalizer(c.agent)) {
+		return nil
+	}
+	patch := client.MergeFromWithOptions(pr.DeepCopy(), client.MergeFromWithOptimisticLock{})
+	controllerutil.AddFinalizer(pr, Finalizer(c.agent))
+	return c.provider.Patch(ctx, pr, patch)
+}
+
+func (c *syncController) removeFinalizer(ctx context.Context, pr *syncagentv1alpha1.PublishedResource) error {
+	if !controllerutil.ContainsFinalizer(pr, Finalizer(c.agent)) {
+		return nil
+	}
+	patch := client.MergeFromWithOptions(pr.DeepCopy(), client.MergeFromWithOptimisticLock{})
+	controllerutil.RemoveFinalizer(pr, Finalizer(c.agent))
+	if err := c.provider.Patch(ctx, pr, patch); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("removing the finalizer %s: %w", Finalizer(c.agent), err)
+	}
+	return nil
 }
 
 // unitConfig compiles the sync configuration of a PublishedResource.
@@ -145,28 +239,27 @@ func (c *syncController) unitConfig(ctx context.Context, pr *syncagentv1alpha1.P
 	return unitConfig{Name: pr.Name, Kinds: r.Kinds, Spec: pr.Spec, Reconciler: r}, nil
 }
 
-// compileRelated resolves a related entry's kinds on both sides and compiles how to find it.
+// compileRelated resolves a related entry's kinds on both sides and compiles how to find it. The
+// provider-side kind comes from the provider cluster's discovery. The kcp-side resource is the
+// projected one (group, version and resource each default to the provider side's); its kind is
+// the provider side's when only the version is projected, and otherwise discovered through the
+// virtual workspace of the export once a consumer workspace is synced (bsync.Related.SourceKind),
+// since the agent cannot see into the workspace that serves a claimed resource.
 func (c *syncController) compileRelated(rel syncagentv1alpha1.RelatedResource) (bsync.Related, error) {
 	providerGVK, err := c.mapper.KindFor(schema.GroupVersionResource{Group: rel.Group, Version: rel.Version, Resource: rel.Resource})
 	if err != nil {
 		return bsync.Related{}, fmt.Errorf("the provider cluster does not serve %s: %w", rel.Resource, err)
 	}
-	consumerGVK := providerGVK
-	if p := rel.Projection; p != nil {
-		if p.Resource != "" && p.Resource != rel.Resource {
-			return bsync.Related{}, fmt.Errorf("projection.resource: renaming a related resource is not supported yet")
-		}
-		if p.Group != "" {
-			consumerGVK.Group = p.Group
-		}
-		if p.Version != "" {
-			consumerGVK.Version = p.Version
-		}
+	consumerGVR := publishing.RelatedConsumerResource(rel)
+	consumerGVK := consumerGVR.GroupVersion().WithKind(providerGVK.Kind)
+	if consumerGVR.Group != rel.Group || consumerGVR.Resource != rel.Resource {
+		consumerGVK.Kind = "" // discovered in kcp
 	}
 	out := bsync.Related{
 		Identifier: rel.Identifier, Origin: bsync.FromDestination,
-		SourceGVK: consumerGVK, DestinationGVK: providerGVK,
-		Cleanup: rel.Cleanup == nil || *rel.Cleanup,
+		SourceGVK: consumerGVK, DestinationGVK: providerGVK, SourceResource: consumerGVR,
+		SyncStatus: rel.SyncStatus,
+		Cleanup:    rel.Cleanup == nil || *rel.Cleanup,
 	}
 	if rel.Origin == syncagentv1alpha1.OriginConsumer {
 		out.Origin = bsync.FromSource
@@ -179,20 +272,25 @@ func (c *syncController) compileRelated(rel syncagentv1alpha1.RelatedResource) (
 		}
 		out.Reference = &path
 	case o.Template != nil:
-		if o.Template.Namespace != "" {
-			return bsync.Related{}, fmt.Errorf("object.template.namespace: related objects in another namespace are not supported yet")
-		}
 		if out.NameTemplate, err = templating.Parse("object.template.name", o.Template.Name); err != nil {
 			return bsync.Related{}, err
 		}
+		if o.Template.Namespace != "" {
+			if out.NamespaceTemplate, err = templating.Parse("object.template.namespace", o.Template.Namespace); err != nil {
+				return bsync.Related{}, err
+			}
+		}
 	case o.Selector != nil:
-		if out.Selector, err = metav1.LabelSelectorAsSelector(o.Selector); err != nil {
-			return bsync.Related{}, fmt.Errorf("object.selector: %w", err)
+		if out.Selector, err = bsync.CompileSelector("object.selector", o.Selector); err != nil {
+			return bsync.Related{}, err
 		}
 	}
 	if rel.Mutation != nil {
 		if out.Mutation, err = mutation.Compile(rel.Mutation.Spec); err != nil {
 			return bsync.Related{}, fmt.Errorf("mutation.spec: %w", err)
+		}
+		if out.StatusMutation, err = mutation.Compile(rel.Mutation.Status); err != nil {
+			return bsync.Related{}, fmt.Errorf("mutation.status: %w", err)
 		}
 	}
 	return out, nil

@@ -50,6 +50,8 @@ type syncUnits struct {
 	reader client.Reader
 	// cacheSyncTimeout bounds the wait for the provider-side caches of a starting unit.
 	cacheSyncTimeout time.Duration
+	// reconcileTimeout bounds each reconcile of a unit.
+	reconcileTimeout time.Duration
 
 	mu       sync.Mutex
 	runCtx   context.Context
@@ -73,6 +75,9 @@ type unit struct {
 	// cached are the provider-side kinds the controller watches or reads from the cache (copies
 	// and related objects); their caches must sync before it starts.
 	cached []schema.GroupVersionKind
+	// kinds are the kinds the unit syncs; done is closed when the unit has stopped.
+	kinds bsync.Kinds
+	done  chan struct{}
 
 	running bool
 	// err is why the unit failed; its controller is stopped then, and retryAt says when ensure
@@ -115,11 +120,15 @@ func unitBackoff(failures int) time.Duration {
 // defaultCacheSyncTimeout is controller-runtime's default wait for a controller's caches.
 const defaultCacheSyncTimeout = 2 * time.Minute
 
+// defaultReconcileTimeout bounds one reconcile of a sync controller: a handful of requests, and
+// at most the first sync of an informer for a kind it reads for the first time.
+const defaultReconcileTimeout = time.Minute
+
 var _ mcmanager.Runnable = &syncUnits{}
 
 func newSyncUnits(mgr mcmanager.Manager, reader client.Reader, log logr.Logger) *syncUnits {
 	return &syncUnits{
-		mgr: mgr, reader: reader, log: log, cacheSyncTimeout: defaultCacheSyncTimeout,
+		mgr: mgr, reader: reader, log: log, cacheSyncTimeout: defaultCacheSyncTimeout, reconcileTimeout: defaultReconcileTimeout,
 		clusters: map[multicluster.ClusterName]engagedCluster{},
 		units:    map[string]*unit{},
 	}
@@ -246,6 +255,7 @@ func (s *syncUnits) ensure(cfg unitConfig) (unitStatus, error) {
 // run starts a unit's controller once the provider-side caches it watches are synced, and runs it
 // until the unit is stopped. A unit that fails is recorded as failed.
 func (s *syncUnits) run(u *unit, cfg unitConfig) {
+	defer close(u.done)
 	err := s.warmUp(u.ctx, u.cached)
 	if err == nil {
 		s.mu.Lock()
@@ -315,15 +325,29 @@ func (s *syncUnits) notifyFor(name string) {
 	}
 }
 
-// stop stops the unit of a PublishedResource, if any.
-func (s *syncUnits) stop(name string) {
+// stopWait bounds how long stop waits for a unit's reconciles to finish.
+const stopWait = time.Minute
+
+// stop stops the unit of a PublishedResource, if any, and waits until its reconciles have
+// finished (so that none adds a finalizer afterwards). It returns the kinds the unit synced.
+func (s *syncUnits) stop(name string) (bsync.Kinds, bool) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if u, ok := s.units[name]; ok {
+	u, ok := s.units[name]
+	if ok {
 		u.cancel()
 		delete(s.units, name)
-		s.log.Info("sync controller stopped", "publishedResource", name)
 	}
+	s.mu.Unlock()
+	if !ok {
+		return bsync.Kinds{}, false
+	}
+	select {
+	case <-u.done:
+	case <-time.After(stopWait):
+		s.log.Info("the sync controller did not finish its reconciles in time", "publishedResource", name, "waited", stopWait)
+	}
+	s.log.Info("sync controller stopped", "publishedResource", name)
+	return u.kinds, true
 }
 
 // Backoff between the attempts to sync an object that is blocked (bsync.ErrBlocked): doubling
@@ -339,7 +363,20 @@ const (
 func (s *syncUnits) newUnit(cfg unitConfig, fingerprint string) (*unit, error) {
 	r := cfg.Reconciler
 	blocked := workqueue.NewTypedItemExponentialFailureRateLimiter[mcreconcile.Request](blockedRetryBase, blockedRetryMax)
-	ctrl, err := mccontroller.NewUnmanaged("sync-"+cfg.Reconciler.Agent+"-"+cfg.Name, s.mgr, mccontroller.Options{
+	name := "sync-" + cfg.Reconciler.Agent + "-" + cfg.Name
+	log := s.log.WithValues("controller", name, "publishedResource", cfg.Name)
+	ctrl, err := mccontroller.NewUnmanaged(name, s.mgr, mccontroller.Options{
+		// Errors of the unit's reconciles go to the agent's log, with the object they are about.
+		Logger: log,
+		LogConstructor: func(req *mcreconcile.Request) logr.Logger {
+			if req == nil {
+				return log
+			}
+			return log.WithValues("cluster", req.ClusterName, "namespace", req.Namespace, "name", req.Name)
+		},
+		// Reads through a cache wait for its informer to sync; one whose list keeps failing (a
+		// claim the consumer did not accept, a missing RBAC rule) would hold a worker for ever.
+		ReconciliationTimeout: s.reconcileTimeout,
 		Reconciler: reconcile.TypedFunc[mcreconcile.Request](func(ctx context.Context, req mcreconcile.Request) (reconcile.Result, error) {
 			after, err := r.Reconcile(ctx, req.ClusterName.String(), req.NamespacedName)
 			if errors.Is(err, bsync.ErrBlocked) {
@@ -392,21 +429,33 @@ func (s *syncUnits) newUnit(cfg unitConfig, fingerprint string) (*unit, error) {
 			return nil, err
 		}
 	}
+	for _, rel := range cfg.Reconciler.Related {
+		if rel.SyncStatus {
+			if err := s.watchRelatedCopies(ctrl, cfg, rel); err != nil {
+				return nil, err
+			}
+		}
+	}
 	ctx, cancel := context.WithCancel(s.runCtx)
-	return &unit{fingerprint: fingerprint, controller: ctrl, cancel: cancel, ctx: ctx, cached: cached}, nil
+	return &unit{fingerprint: fingerprint, controller: ctrl, cancel: cancel, ctx: ctx, cached: cached, kinds: cfg.Kinds, done: make(chan struct{})}, nil
 }
 
 // watchRelated brings a primary object back when one of its related objects changes on the
 // origin side: provider-side objects lead to the copies in their namespace, consumer-side objects
-// to the consumer's objects in theirs.
+// to the consumer's objects in theirs. For entries whose objects live in another namespace
+// (object.template.namespace), the reconciler's index says which primary objects expect them.
 func (s *syncUnits) watchRelated(ctrl mccontroller.Controller, cfg unitConfig, rel bsync.Related) error {
-	agent := cfg.Reconciler.Agent
+	agent, r := cfg.Reconciler.Agent, cfg.Reconciler
+	otherNamespace := rel.NamespaceTemplate != nil
 	if rel.Origin == bsync.FromDestination {
 		obj := &unstructured.Unstructured{}
 		obj.SetGroupVersionKind(rel.DestinationGVK)
 		local := s.mgr.GetLocalManager().GetCache()
 		return ctrl.Watch(source.TypedKind(local, obj,
 			handler.TypedEnqueueRequestsFromMapFunc(func(ctx context.Context, o *unstructured.Unstructured) []mcreconcile.Request {
+				if otherNamespace {
+					return requestsFor(r.PrimariesOf(bsync.RelatedObject{Identifier: rel.Identifier, Namespace: o.GetNamespace(), Name: o.GetName()}))
+				}
 				copies := &unstructured.UnstructuredList{}
 				copies.SetGroupVersionKind(listKind(cfg.Kinds.Destination))
 				if err := local.List(ctx, copies, client.InNamespace(o.GetNamespace()), client.MatchingLabels{bsync.AgentLabel: agent}); err != nil {
@@ -421,10 +470,11 @@ func (s *syncUnits) watchRelated(ctrl mccontroller.Controller, cfg unitConfig, r
 				return requests
 			})))
 	}
-	obj := &unstructured.Unstructured{}
-	obj.SetGroupVersionKind(rel.SourceGVK)
-	return ctrl.MultiClusterWatch(mcsource.TypedKind(obj, func(name multicluster.ClusterName, cl cluster.Cluster) handler.TypedEventHandler[*unstructured.Unstructured, mcreconcile.Request] {
+	return ctrl.MultiClusterWatch(s.consumerKind(rel, func(name multicluster.ClusterName, cl cluster.Cluster) handler.TypedEventHandler[*unstructured.Unstructured, mcreconcile.Request] {
 		return handler.TypedEnqueueRequestsFromMapFunc(func(ctx context.Context, o *unstructured.Unstructured) []mcreconcile.Request {
+			if otherNamespace {
+				return requestsFor(r.PrimariesOf(bsync.RelatedObject{Identifier: rel.Identifier, Cluster: name.String(), Namespace: o.GetNamespace(), Name: o.GetName()}))
+			}
 			primaries := &unstructured.UnstructuredList{}
 			primaries.SetGroupVersionKind(listKind(cfg.Kinds.Source))
 			if err := cl.GetCache().List(ctx, primaries, client.InNamespace(o.GetNamespace())); err != nil {
@@ -437,6 +487,99 @@ func (s *syncUnits) watchRelated(ctrl mccontroller.Controller, cfg unitConfig, r
 			return requests
 		})
 	}))
+}
+
+// watchRelatedCopies brings a primary object back when a copy of one of its related objects
+// changes on the other side, so that its status flows back to the original (syncStatus). The
+// copies' ownership marks name the primary object; a copy in a consumer workspace leads only to
+// a primary object of that workspace.
+func (s *syncUnits) watchRelatedCopies(ctrl mccontroller.Controller, cfg unitConfig, rel bsync.Related) error {
+	agent := cfg.Reconciler.Agent
+	primaryOf := func(o *unstructured.Unstructured, cluster string) []mcreconcile.Request {
+		if o.GetLabels()[bsync.RelatedLabel] != rel.Identifier {
+			return nil
+		}
+		owner, ok := bsync.OwnerOf(o)
+		if !ok || owner.Agent != agent || (cluster != "" && owner.Source.Cluster != cluster) {
+			return nil
+		}
+		return []mcreconcile.Request{requestFor(owner.Source)}
+	}
+	if rel.Origin == bsync.FromSource {
+		obj := &unstructured.Unstructured{}
+		obj.SetGroupVersionKind(rel.DestinationGVK)
+		return ctrl.Watch(source.TypedKind(s.mgr.GetLocalManager().GetCache(), obj,
+			handler.TypedEnqueueRequestsFromMapFunc(func(_ context.Context, o *unstructured.Unstructured) []mcreconcile.Request {
+				return primaryOf(o, "")
+			})))
+	}
+	return ctrl.MultiClusterWatch(s.consumerKind(rel, func(name multicluster.ClusterName, _ cluster.Cluster) handler.TypedEventHandler[*unstructured.Unstructured, mcreconcile.Request] {
+		return handler.TypedEnqueueRequestsFromMapFunc(func(_ context.Context, o *unstructured.Unstructured) []mcreconcile.Request {
+			return primaryOf(o, name.String())
+		})
+	}))
+}
+
+// consumerKind watches a related kind in every consumer workspace. When the kind is not known
+// up front (a renamed resource), it is discovered through the workspace's REST mapper when the
+// workspace is engaged, and again with backoff while discovery does not know it yet, so that a
+// resource the export does not serve yet neither fails the engagement nor loses the watch.
+func (s *syncUnits) consumerKind(rel bsync.Related, newHandler func(multicluster.ClusterName, cluster.Cluster) handler.TypedEventHandler[*unstructured.Unstructured, mcreconcile.Request]) mcsource.TypedSource[client.Object, mcreconcile.Request] {
+	return lazyKind{rel: rel, newHandler: newHandler, log: s.log}
+}
+
+type lazyKind struct {
+	rel        bsync.Related
+	newHandler func(multicluster.ClusterName, cluster.Cluster) handler.TypedEventHandler[*unstructured.Unstructured, mcreconcile.Request]
+	log        logr.Logger
+}
+
+// kindRetryMax caps the backoff of discovering a related kind in a consumer workspace.
+const kindRetryMax = time.Minute
+
+func (k lazyKind) ForCluster(name multicluster.ClusterName, cl cluster.Cluster) (source.TypedSource[mcreconcile.Request], bool, error) {
+	start := func(ctx context.Context, q workqueue.TypedRateLimitingInterface[mcreconcile.Request], gvk schema.GroupVersionKind) error {
+		obj := &unstructured.Unstructured{}
+		obj.SetGroupVersionKind(gvk)
+		src, _, err := mcsource.TypedKind(obj, mchandler.TypedEventHandlerFunc[*unstructured.Unstructured, mcreconcile.Request](k.newHandler)).ForCluster(name, cl)
+		if err != nil {
+			return err
+		}
+		return src.Start(ctx, q)
+	}
+	return source.TypedFunc[mcreconcile.Request](func(ctx context.Context, q workqueue.TypedRateLimitingInterface[mcreconcile.Request]) error {
+		if gvk, err := k.rel.SourceKind(cl.GetRESTMapper()); err == nil {
+			return start(ctx, q, gvk)
+		}
+		go func() {
+			delay := time.Second
+			for {
+				gvk, err := k.rel.SourceKind(cl.GetRESTMapper())
+				if err == nil {
+					if err := start(ctx, q, gvk); err != nil && ctx.Err() == nil {
+						k.log.Error(err, "watching a related kind failed", "related", k.rel.Identifier, "cluster", name)
+					}
+					return
+				}
+				k.log.V(1).Info("the related kind is not known in the consumer workspace yet", "related", k.rel.Identifier, "cluster", name, "error", err.Error())
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(delay):
+				}
+				delay = min(2*delay, kindRetryMax)
+			}
+		}()
+		return nil
+	}), true, nil
+}
+
+func requestsFor(sources []bsync.Source) []mcreconcile.Request {
+	out := make([]mcreconcile.Request, 0, len(sources))
+	for _, s := range sources {
+		out = append(out, requestFor(s))
+	}
+	return out
 }
 
 func requestFor(source bsync.Source) mcreconcile.Request {

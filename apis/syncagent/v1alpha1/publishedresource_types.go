@@ -250,7 +250,9 @@ type RelatedResource struct {
 	// +kubebuilder:validation:MinLength=1
 	Resource string `json:"resource"`
 
-	// Projection renames the resource in kcp (default: the same group, version and resource).
+	// Projection names the resource in kcp (default: the same group, version and resource). The
+	// permission claim uses this name; when the group or resource differs, the agent finds the kind
+	// in kcp through the discovery of the export's virtual workspace.
 	// +optional
 	Projection *RelatedProjection `json:"projection,omitempty"`
 
@@ -259,10 +261,12 @@ type RelatedResource struct {
 	// +optional
 	IdentityHash string `json:"identityHash,omitempty"`
 
-	// Object finds the related object of a synced object.
+	// Object finds the related object (the original) of a synced object on the origin side. Its
+	// copy lands in the namespace of the primary object on the other side.
 	Object RelatedObjectSelector `json:"object"`
 
-	// Mutation rewrites the related object on its way to the other side.
+	// Mutation rewrites the related object: spec steps the original on its way to the copy, status
+	// steps the copy's status on its way back to the original (with syncStatus).
 	// +optional
 	Mutation *Mutation `json:"mutation,omitempty"`
 
@@ -271,7 +275,9 @@ type RelatedResource struct {
 	// +optional
 	Watch *bool `json:"watch,omitempty"`
 
-	// SyncStatus also copies the related object's status back. Default: false.
+	// SyncStatus copies the status of the copy back to the original, after mutation.status: the
+	// original is the source of truth for everything else, the copy's side reports on it.
+	// Default: false.
 	// +optional
 	SyncStatus bool `json:"syncStatus,omitempty"`
 
@@ -290,20 +296,22 @@ type RelatedProjection struct {
 	Resource string `json:"resource,omitempty"`
 }
 
-// RelatedObjectSelector finds related objects, in the namespace of the object on the origin side,
-// by exactly one of: a reference path, a name template, a label selector.
+// RelatedObjectSelector finds related objects, evaluated against the primary object on the origin
+// side and in its namespace (unless template.namespace names another), by exactly one of: a
+// reference path, a name template, a label selector.
 type RelatedObjectSelector struct {
 	// Reference is a path into the primary object on the origin side whose string value is the
 	// related object's name, e.g. status.credentialsSecretRef.name.
 	// +optional
 	Reference *ReferencePath `json:"reference,omitempty"`
 
-	// Template computes the related object's name (and optionally namespace) with Go templates
-	// that see .Object, .ClusterName and .ClusterPath.
+	// Template computes the related object's name (and optionally its namespace on the origin
+	// side) with Go templates that see .Object, .ClusterName and .ClusterPath.
 	// +optional
 	Template *NameTemplate `json:"template,omitempty"`
 
-	// Selector matches related objects by label; values may be Go templates.
+	// Selector matches related objects by label in the primary object's namespace; matchLabels
+	// values are Go templates.
 	// +optional
 	Selector *metav1.LabelSelector `json:"selector,omitempty"`
 }
@@ -316,8 +324,11 @@ type ReferencePath struct {
 
 // NameTemplate computes a name and, optionally, a namespace.
 type NameTemplate struct {
+	// Name of the related object.
 	// +kubebuilder:validation:MinLength=1
 	Name string `json:"name"`
+	// Namespace of the related object on the origin side (default: the primary object's); it must
+	// render to a DNS label. The copy still lands next to the primary object on the other side.
 	// +optional
 	Namespace string `json:"namespace,omitempty"`
 }

@@ -25,7 +25,7 @@ func (s *ScopedCache) Get(ctx context.Context, key client.ObjectKey, out client.
 		return err
 	}
 	if !waitForSync(ctx, inf) {
-		return fmt.Errorf("waiting for %s informer to sync: %w", inf.gvk, ctx.Err())
+		return syncError(ctx, inf)
 	}
 	if !inf.namespaced {
 		key.Namespace = ""
@@ -48,7 +48,7 @@ func (s *ScopedCache) List(ctx context.Context, list client.ObjectList, opts ...
 		return err
 	}
 	if !waitForSync(ctx, inf) {
-		return fmt.Errorf("waiting for %s informer to sync: %w", inf.gvk, ctx.Err())
+		return syncError(ctx, inf)
 	}
 	listOpts := client.ListOptions{}
 	listOpts.ApplyOptions(opts)
@@ -116,7 +116,14 @@ func copyInto(stored any, out client.Object, gvk schema.GroupVersionKind) error 
 	return nil
 }
 
-// waitForSync blocks reads until the shared informer has its initial list, like controller-runtime's cache.
+// waitForSync blocks reads until the shared informer has its initial list, like controller-runtime's
+// cache. It waits as long as ctx lets it: an informer whose list keeps failing (forbidden, a
+// resource the endpoint does not serve) never syncs, so callers bound ctx.
 func waitForSync(ctx context.Context, inf *sharedInformer) bool {
 	return toolscache.WaitForCacheSync(ctx.Done(), inf.informer.HasSynced)
+}
+
+// syncError says that a read gave up waiting for an informer's first list.
+func syncError(ctx context.Context, inf *sharedInformer) error {
+	return fmt.Errorf("waiting for the %s informer to sync (its list or watch may be failing; the log says why): %w", inf.gvk, ctx.Err())
 }

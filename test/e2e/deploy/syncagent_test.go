@@ -102,7 +102,9 @@ func TestSyncagentChart(t *testing.T) {
 			{verb: "update", group: "syncagent.bindery.dev", resource: "publishedresources", subresource: "status", allowed: true},
 			{verb: "patch", group: "syncagent.bindery.dev", resource: "publishedresources", subresource: "status", allowed: true},
 			{verb: "create", group: "syncagent.bindery.dev", resource: "publishedresources"},
-			{verb: "update", group: "syncagent.bindery.dev", resource: "publishedresources"},
+			// Only for the agent's finalizer on PublishedResources.
+			{verb: "update", group: "syncagent.bindery.dev", resource: "publishedresources", allowed: true},
+			{verb: "patch", group: "syncagent.bindery.dev", resource: "publishedresources", allowed: true},
 			{verb: "delete", group: "syncagent.bindery.dev", resource: "publishedresources"},
 			{verb: "get", group: "apiextensions.k8s.io", resource: "customresourcedefinitions", allowed: true},
 			{verb: "list", group: "apiextensions.k8s.io", resource: "customresourcedefinitions", allowed: true},

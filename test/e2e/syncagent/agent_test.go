@@ -5,10 +5,12 @@ import (
 	"testing"
 
 	"github.com/go-logr/logr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/bindery-dev/bindery/pkg/syncagent"
 	"github.com/bindery-dev/bindery/test/framework"
+	"github.com/bindery-dev/bindery/test/servers"
 )
 
 func init() { ctrllog.SetLogger(logr.Discard()) }
@@ -32,4 +34,28 @@ func startAgent(t *testing.T, provider *framework.Workspace, kubeConfig syncagen
 			t.Errorf("agent stopped with error: %v", err)
 		}
 	})
+}
+
+// newProviderSide starts a provider cluster with the test's Database CRD and makes a provider
+// workspace for the export.
+func newProviderSide(t *testing.T) (*servers.Kube, client.Client, *framework.Workspace) {
+	t.Helper()
+	kube := framework.StartKube(t, "deploy/crd")
+	providerCluster := framework.NewClient(t, kube.Config())
+	if err := providerCluster.Create(framework.Context(t), syncCRD()); err != nil {
+		t.Fatal(err)
+	}
+	return kube, providerCluster, framework.NewWorkspace(t, "provider")
+}
+
+// agentProcessArgs are the flags that run bindery-syncagent as a process for the provider
+// workspace and cluster, without leader election, metrics or probes.
+func agentProcessArgs(t *testing.T, provider *framework.Workspace, kube *servers.Kube, agentName string) []string {
+	t.Helper()
+	return []string{
+		"--kcp-kubeconfig", framework.WriteKubeconfig(t, "kcp", provider.Config),
+		"--kubeconfig", framework.WriteKubeconfig(t, "provider", kube.Config()),
+		"--apiexport-endpoint-slice", exportName, "--agent-name", agentName,
+		"--leader-elect=false", "--metrics-bind-address", "0", "--health-probe-bind-address", "0",
+	}
 }

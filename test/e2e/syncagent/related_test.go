@@ -24,12 +24,7 @@ import (
 func TestRelatedObjects(t *testing.T) {
 	t.Parallel()
 	ctx := framework.Context(t)
-	kube := framework.StartKube(t, "deploy/crd")
-	providerCluster := framework.NewClient(t, kube.Config())
-	if err := providerCluster.Create(ctx, syncCRD()); err != nil {
-		t.Fatal(err)
-	}
-	provider := framework.NewWorkspace(t, "provider")
+	kube, providerCluster, provider := newProviderSide(t)
 	startAgent(t, provider, syncagent.Options{ProviderConfig: kube.Config(), EndpointSliceName: exportName, AgentName: "related"})
 	if err := providerCluster.Create(ctx, databasesPR(
 		syncagentv1alpha1.RelatedResource{

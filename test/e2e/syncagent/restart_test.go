@@ -22,19 +22,9 @@ import (
 func TestKillAndRestart(t *testing.T) {
 	t.Parallel()
 	ctx := framework.Context(t)
-	kube := framework.StartKube(t, "deploy/crd")
-	providerCluster := framework.NewClient(t, kube.Config())
-	if err := providerCluster.Create(ctx, syncCRD()); err != nil {
-		t.Fatal(err)
-	}
-	provider := framework.NewWorkspace(t, "provider")
+	kube, providerCluster, provider := newProviderSide(t)
 	agent := framework.Binary(t, "./cmd/bindery-syncagent")
-	args := []string{
-		"--kcp-kubeconfig", framework.WriteKubeconfig(t, "kcp", provider.Config),
-		"--kubeconfig", framework.WriteKubeconfig(t, "provider", kube.Config()),
-		"--apiexport-endpoint-slice", exportName, "--agent-name", "restart",
-		"--leader-elect=false", "--metrics-bind-address", "0", "--health-probe-bind-address", "0",
-	}
+	args := agentProcessArgs(t, provider, kube, "restart")
 	first := framework.StartProcess(t, "agent", agent, args...)
 	if err := providerCluster.Create(ctx, databasesPR()); err != nil {
 		t.Fatal(err)

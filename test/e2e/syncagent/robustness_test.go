@@ -111,12 +111,7 @@ func TestSyncControllerFailureIsReportedAndRetried(t *testing.T) {
 func TestBlockedObjectIsRetried(t *testing.T) {
 	t.Parallel()
 	ctx := framework.Context(t)
-	kube := framework.StartKube(t, "deploy/crd")
-	providerCluster := framework.NewClient(t, kube.Config())
-	if err := providerCluster.Create(ctx, syncCRD()); err != nil {
-		t.Fatal(err)
-	}
-	provider := framework.NewWorkspace(t, "provider")
+	kube, providerCluster, provider := newProviderSide(t)
 	startAgent(t, provider, syncagent.Options{ProviderConfig: kube.Config(), EndpointSliceName: exportName, AgentName: "blocked"})
 	if err := providerCluster.Create(ctx, databasesPR()); err != nil {
 		t.Fatal(err)
