@@ -62,6 +62,11 @@ func TestManagerChart(t *testing.T) {
 		}
 		checkHardened(t, pod)
 		checkProbes(t, container, 8081)
+		// The probe server starts after the catalog workspace is set up (up to two minutes).
+		if p := container.StartupProbe; p == nil || p.HTTPGet == nil || p.HTTPGet.Path != "/healthz" ||
+			p.PeriodSeconds*p.FailureThreshold < 120 {
+			t.Errorf("startupProbe %+v: want /healthz allowing at least 120 s before the liveness probe counts", p)
+		}
 		kubeconfigKey := checkMountedKubeconfig(t, pod, flags["kubeconfig"], release+"-kubeconfig", "kubeconfig")
 		secret := &corev1.Secret{}
 		if err := c.client.Get(ctx, key(namespace, release+"-kubeconfig"), secret); err != nil {
