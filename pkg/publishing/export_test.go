@@ -9,6 +9,8 @@ import (
 	apisv1alpha2 "github.com/kcp-dev/sdk/apis/apis/v1alpha2"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/sets"
+
+	syncagentv1alpha1 "github.com/bindery-dev/bindery/apis/syncagent/v1alpha1"
 )
 
 func entry(name, group, schema string) apisv1alpha2.ResourceSchema {
@@ -131,5 +133,24 @@ func TestResolveSchemas(t *testing.T) {
 
 	if _, _, err := ResolveSchemas(nil, owned, []Candidate{{PublishedResource: "x", Schema: "bad"}}); err == nil {
 		t.Fatal("a malformed schema name must be an error")
+	}
+}
+
+func TestServingLeavesOutUnpublishedAndClashing(t *testing.T) {
+	pr := func(name string) syncagentv1alpha1.PublishedResource {
+		return syncagentv1alpha1.PublishedResource{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	}
+	prs := []syncagentv1alpha1.PublishedResource{pr("serving"), pr("never-published"), pr("lost-clash")}
+	candidates := []Candidate{
+		{PublishedResource: "serving", Schema: "v1.databases.example.com"},
+		{PublishedResource: "lost-clash", Schema: "v2.databases.example.com"},
+	}
+	conflicts := map[string]Conflict{"lost-clash": {PublishedResource: "serving"}}
+	var names []string
+	for _, p := range Serving(prs, candidates, conflicts) {
+		names = append(names, p.Name)
+	}
+	if !slices.Equal(names, []string{"serving"}) {
+		t.Errorf("Serving = %v, want [serving]", names)
 	}
 }

@@ -202,7 +202,23 @@ func (r *Reconciler) syncExport(ctx context.Context, current *syncagentv1alpha1.
 			out.served = candidates[i].Schema
 		}
 	}
-	return out, r.applyExport(ctx, export, exists, owned, DesiredExport{Schemas: schemas, Claims: DesiredClaims(prs)})
+	claims := DesiredClaims(Serving(prs, candidates, conflicts))
+	return out, r.applyExport(ctx, export, exists, owned, DesiredExport{Schemas: schemas, Claims: claims})
+}
+
+// Serving keeps the PublishedResources whose schema the export serves: consumers are asked to
+// accept claims only for what they can bind, not for a PublishedResource that never published or
+// lost a clash.
+func Serving(prs []syncagentv1alpha1.PublishedResource, candidates []Candidate, conflicts map[string]Conflict) []syncagentv1alpha1.PublishedResource {
+	var serving []syncagentv1alpha1.PublishedResource
+	for _, pr := range prs {
+		_, clashed := conflicts[pr.Name]
+		published := slices.ContainsFunc(candidates, func(c Candidate) bool { return c.PublishedResource == pr.Name })
+		if published && !clashed {
+			serving = append(serving, pr)
+		}
+	}
+	return serving
 }
 
 // conflictMessage says which entry a PublishedResource's schema clashes with, and what to do.
