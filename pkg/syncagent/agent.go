@@ -54,7 +54,9 @@ type Options struct {
 	HealthProbeBindAddress string
 	// PprofBindAddress serves Go's profiling endpoints; empty or "0" disables them.
 	PprofBindAddress string
-	Log              logr.Logger
+	// ConsumerEvents says which events the agent writes on consumers' objects (default: all).
+	ConsumerEvents EventPolicy
+	Log            logr.Logger
 }
 
 // Validate reports missing required options.
@@ -73,6 +75,9 @@ func (o Options) Validate() error {
 		errs = append(errs, errors.New("an agent name is required (--agent-name)"))
 	} else if err := bsync.ValidateAgentName(o.AgentName); err != nil {
 		errs = append(errs, fmt.Errorf("--agent-name: %w", err))
+	}
+	if err := o.ConsumerEvents.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("--consumer-events: %w", err))
 	}
 	if o.LeaderElection && o.Namespace == "" {
 		errs = append(errs, errors.New("leader election needs a namespace (--namespace)"))
@@ -174,7 +179,7 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	syncing := &syncController{
-		provider: mgr.GetClient(), mapper: mgr.GetRESTMapper(), units: units, sources: clusterSources{mgr: mcmgr},
+		provider: mgr.GetClient(), mapper: mgr.GetRESTMapper(), units: units, sources: clusterSources{mgr: mcmgr, events: opts.ConsumerEvents},
 		agent: opts.AgentName, selector: opts.Selector,
 		release: &releaser{
 			kcp: kcpClient, config: opts.KCPConfig, sliceName: opts.EndpointSliceName, scheme: scheme, pageSize: releasePageSize,

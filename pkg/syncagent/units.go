@@ -595,7 +595,8 @@ func listKind(gvk schema.GroupVersionKind) schema.GroupVersionKind {
 
 // clusterSources resolves consumer clusters through the multicluster manager.
 type clusterSources struct {
-	mgr mcmanager.Manager
+	mgr    mcmanager.Manager
+	events EventPolicy
 }
 
 func (c clusterSources) Cluster(ctx context.Context, name string) (client.Client, record.EventRecorder, error) {
@@ -603,7 +604,7 @@ func (c clusterSources) Cluster(ctx context.Context, name string) (client.Client
 	if err != nil {
 		return nil, nil, err
 	}
-	return cl.GetClient(), cl.GetEventRecorderFor("bindery-syncagent"), nil
+	return cl.GetClient(), c.events.Recorder(cl.GetEventRecorderFor("bindery-syncagent")), nil
 }
 
 func ptrTo[T any](v T) *T { return &v }

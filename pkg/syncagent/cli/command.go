@@ -29,6 +29,7 @@ type flags struct {
 	healthAddress  string
 	pprofAddress   string
 	qps            float32
+	consumerEvents string
 	burst          int
 	zapOptions     zap.Options
 }
@@ -63,6 +64,7 @@ See docs/syncagent.md for the PublishedResource API and the permissions the agen
 	fs.StringVar(&f.pprofAddress, "pprof-bind-address", "0", "address of Go's /debug/pprof endpoints, for profiling; 0 disables them")
 	fs.Float32Var(&f.qps, "kube-api-qps", syncagent.DefaultQPS, "requests per second the agent may send to each API server (kcp and the provider cluster)")
 	fs.IntVar(&f.burst, "kube-api-burst", syncagent.DefaultBurst, "burst of requests above --kube-api-qps")
+	fs.StringVar(&f.consumerEvents, "consumer-events", string(syncagent.AllEvents), "events on consumers' objects: all (progress and problems) or warnings (problems only; each event is a write through kcp, see docs/performance.md)")
 	logging.BindFlags(fs, &f.zapOptions)
 	cmd.AddCommand(version.Command())
 	return cmd
@@ -101,6 +103,7 @@ func run(cmd *cobra.Command, f *flags) error {
 		MetricsBindAddress:     f.metricsAddress,
 		HealthProbeBindAddress: f.healthAddress,
 		PprofBindAddress:       f.pprofAddress,
+		ConsumerEvents:         syncagent.EventPolicy(f.consumerEvents),
 		Log:                    log,
 	}
 	if err := opts.Validate(); err != nil {

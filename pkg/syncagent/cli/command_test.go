@@ -32,7 +32,7 @@ func TestHelpExplainsEveryFlag(t *testing.T) {
 	}
 	for _, flag := range []string{"--kcp-kubeconfig", "--apiexport-endpoint-slice", "--kubeconfig", "--agent-name",
 		"--namespace", "--published-resource-selector", "--leader-elect", "--metrics-bind-address", "--health-probe-bind-address",
-		"--kube-api-qps", "--kube-api-burst"} {
+		"--kube-api-qps", "--kube-api-burst", "--consumer-events"} {
 		if !strings.Contains(out, flag) {
 			t.Errorf("--help does not mention %s", flag)
 		}
@@ -60,6 +60,7 @@ current-context: c
 		{[]string{"--kcp-kubeconfig", kubeconfig, "--kubeconfig", kubeconfig, "--apiexport-endpoint-slice", "x"}, "--agent-name"},
 		{[]string{"--kcp-kubeconfig", filepath.Join(t.TempDir(), "missing"), "--kubeconfig", kubeconfig}, "--kcp-kubeconfig"},
 		{[]string{"--kcp-kubeconfig", kubeconfig, "--kubeconfig", kubeconfig, "--apiexport-endpoint-slice", "x", "--agent-name", "Not_A_Label"}, "--agent-name"},
+		{[]string{"--kcp-kubeconfig", kubeconfig, "--kubeconfig", kubeconfig, "--apiexport-endpoint-slice", "x", "--agent-name", "a", "--consumer-events", "none"}, "--consumer-events"},
 	} {
 		_, err := execute(tc.args...)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -45,7 +45,13 @@ const (
 //   - kcp-cpu-ms/raw-obj, kcp-cpu-ms/sync-obj: kcp's CPU time (etcd included) per object in each
 //     phase, and agent-cpu-ms/sync-obj the agent's: where the time goes when kcp is the bottleneck;
 //   - agent-peak-RSS-MB: the agent process's peak resident memory.
-func BenchmarkSync(b *testing.B) {
+func BenchmarkSync(b *testing.B) { benchmarkSync(b) }
+
+// BenchmarkSyncWarningEventsOnly is BenchmarkSync with --consumer-events=warnings: the agent
+// writes no progress events (Placed, Synced) on consumers' objects, only problems.
+func BenchmarkSyncWarningEventsOnly(b *testing.B) { benchmarkSync(b, "--consumer-events=warnings") }
+
+func benchmarkSync(b *testing.B, agentArgs ...string) {
 	ctx := framework.Context(b)
 	kube := framework.StartKube(b, "deploy/crd")
 	provider := framework.NewClient(b, kube.Config())
@@ -53,11 +59,13 @@ func BenchmarkSync(b *testing.B) {
 		b.Fatal(err)
 	}
 	providerWS := framework.NewWorkspace(b, "bench-provider")
-	agent := framework.StartProcess(b, "agent", framework.Binary(b, "./cmd/bindery-syncagent"),
+	args := append([]string{
 		"--kcp-kubeconfig", framework.WriteKubeconfig(b, "kcp", providerWS.Config),
 		"--kubeconfig", framework.WriteKubeconfig(b, "provider", kube.Config()),
 		"--apiexport-endpoint-slice", "bench", "--agent-name", "bench",
-		"--leader-elect=false", "--metrics-bind-address", "0", "--health-probe-bind-address", "0")
+		"--leader-elect=false", "--metrics-bind-address", "0", "--health-probe-bind-address", "0",
+	}, agentArgs...)
+	agent := framework.StartProcess(b, "agent", framework.Binary(b, "./cmd/bindery-syncagent"), args...)
 	if err := provider.Create(ctx, publishedResource()); err != nil {
 		b.Fatal(err)
 	}

@@ -71,6 +71,7 @@ func TestSyncagentChart(t *testing.T) {
 			"--health-probe-bind-address=:8081",
 			"--kube-api-qps=200",
 			"--kube-api-burst=400",
+			"--consumer-events=all",
 			"--zap-log-level=info",
 		}
 		if !slices.Equal(container.Args, wantArgs) {
@@ -189,6 +190,7 @@ func TestSyncagentChart(t *testing.T) {
 			"health-probe-bind-address":   ":9440",
 			"kube-api-qps":                "50",
 			"kube-api-burst":              "100",
+			"consumer-events":             "warnings",
 			"zap-log-level":               "debug",
 			"pprof-bind-address":          ":6060",
 		} {
