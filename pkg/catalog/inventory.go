@@ -14,6 +14,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/cluster"
+	mcmanager "sigs.k8s.io/multicluster-runtime/pkg/manager"
+	"sigs.k8s.io/multicluster-runtime/pkg/multicluster"
 
 	catalogv1alpha1 "github.com/bindery-dev/bindery/apis/catalog/v1alpha1"
 	inventoryv1alpha1 "github.com/bindery-dev/bindery/apis/inventory/v1alpha1"
@@ -133,9 +135,7 @@ func (i *Inventory) Remove(ctx context.Context, provider cluster.Cluster, export
 	if err := provider.GetClient().Delete(ctx, binding); err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("unbinding the inventory API: %w", err)
 	}
-	i.mu.Lock()
-	delete(i.clients, provider.GetConfig().Host)
-	i.mu.Unlock()
+	i.drop(provider.GetConfig().Host)
 	return nil
 }
 
@@ -153,6 +153,31 @@ func stillListed(listed []apisv1alpha2.APIExport, removed string) bool {
 func (i *Inventory) owns(binding *apisv1alpha2.APIBinding) bool {
 	ref := binding.Spec.Reference.Export
 	return ref != nil && ref.Name == i.ExportName && ref.Path == i.ExportPath.String()
+}
+
+var _ mcmanager.Runnable = &Inventory{}
+
+// Start does nothing but wait: the Inventory is a runnable only so that the multicluster manager
+// engages it with every workspace of the fleet (see Engage).
+func (i *Inventory) Start(ctx context.Context) error {
+	<-ctx.Done()
+	return nil
+}
+
+// Engage drops the cached client of a workspace once the workspace is disengaged (deleted, no
+// longer Ready, or its shard gone): a workspace deleted outright never reaches Remove, whose
+// cleanup needs the workspace. A workspace engaged again gets a new client on first use.
+func (i *Inventory) Engage(ctx context.Context, _ multicluster.ClusterName, cl cluster.Cluster) error {
+	host := cl.GetConfig().Host
+	context.AfterFunc(ctx, func() { i.drop(host) })
+	return nil
+}
+
+// drop forgets the cached client of a provider workspace, by its URL.
+func (i *Inventory) drop(host string) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	delete(i.clients, host)
 }
 
 // clientFor returns the (cached) client for the inventory objects of one provider workspace.

@@ -35,6 +35,12 @@ func Setup(ctx context.Context, mgr mcmanager.Manager, r *Reconciler) error {
 	if err := mgr.GetLocalManager().Add(startup{r: r}); err != nil {
 		return err
 	}
+	if r.Inventory != nil {
+		// Engaged with every workspace, so that it drops a workspace's client when it goes.
+		if err := mgr.Add(r.Inventory); err != nil {
+			return err
+		}
+	}
 	return mcbuilder.ControllerManagedBy(mgr).
 		Named("catalog").
 		// multicluster-runtime does not apply the manager's controller defaults itself.

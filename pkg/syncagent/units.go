@@ -12,12 +12,15 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/cluster"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
@@ -415,6 +418,11 @@ func (s *syncUnits) newUnit(cfg unitConfig, fingerprint string) (*unit, error) {
 		}))); err != nil {
 		return nil, err
 	}
+	if sel := cfg.Reconciler.NamespaceSelector; sel != nil {
+		if err := ctrl.MultiClusterWatch(s.namespaceLabels(cfg.Kinds.Source, sel)); err != nil {
+			return nil, err
+		}
+	}
 	// Related objects are read (origin provider) or checked before they are written (origin
 	// consumer) through the provider cluster's cache.
 	cached := []schema.GroupVersionKind{cfg.Kinds.Destination}
@@ -438,6 +446,38 @@ func (s *syncUnits) newUnit(cfg unitConfig, fingerprint string) (*unit, error) {
 	}
 	ctx, cancel := context.WithCancel(s.runCtx)
 	return &unit{fingerprint: fingerprint, controller: ctrl, cancel: cancel, ctx: ctx, cached: cached, kinds: cfg.Kinds, done: make(chan struct{})}, nil
+}
+
+// namespaceLabels watches the Namespaces of every consumer workspace for a unit with a namespace
+// filter (spec.filter.namespace): when a namespace's labels change so that the filter's verdict on
+// it changes, the unit's objects in that namespace, listed from the workspace's cache, are synced
+// (now selected) or released (no longer selected).
+func (s *syncUnits) namespaceLabels(kind schema.GroupVersionKind, sel labels.Selector) mcsource.TypedSource[client.Object, mcreconcile.Request] {
+	return mcsource.TypedKind(&corev1.Namespace{}, mchandler.TypedEventHandlerFunc[*corev1.Namespace, mcreconcile.Request](
+		func(name multicluster.ClusterName, cl cluster.Cluster) handler.TypedEventHandler[*corev1.Namespace, mcreconcile.Request] {
+			return handler.TypedFuncs[*corev1.Namespace, mcreconcile.Request]{
+				UpdateFunc: func(ctx context.Context, e event.TypedUpdateEvent[*corev1.Namespace], q workqueue.TypedRateLimitingInterface[mcreconcile.Request]) {
+					if !selectionChanged(sel, e.ObjectOld.GetLabels(), e.ObjectNew.GetLabels()) {
+						return
+					}
+					objects := &unstructured.UnstructuredList{}
+					objects.SetGroupVersionKind(listKind(kind))
+					if err := cl.GetCache().List(ctx, objects, client.InNamespace(e.ObjectNew.GetName())); err != nil {
+						s.log.Error(err, "listing the objects of a namespace whose labels changed", "cluster", name, "namespace", e.ObjectNew.GetName())
+						return
+					}
+					for i := range objects.Items {
+						q.Add(requestFor(bsync.SourceOf(name.String(), &objects.Items[i])))
+					}
+				},
+			}
+		}))
+}
+
+// selectionChanged reports whether a namespace filter's verdict on a namespace differs between its
+// old and new labels.
+func selectionChanged(sel labels.Selector, oldLabels, newLabels map[string]string) bool {
+	return sel.Matches(labels.Set(oldLabels)) != sel.Matches(labels.Set(newLabels))
 }
 
 // watchRelated brings a primary object back when one of its related objects changes on the
