@@ -28,6 +28,7 @@ import (
 	inventoryv1alpha1 "github.com/bindery-dev/bindery/apis/inventory/v1alpha1"
 	"github.com/bindery-dev/bindery/pkg/catalog"
 	"github.com/bindery-dev/bindery/pkg/kcpconfig"
+	"github.com/bindery-dev/bindery/pkg/restconfig"
 	"github.com/bindery-dev/bindery/providers/apiexport"
 	"github.com/bindery-dev/bindery/providers/workspaces"
 )
@@ -58,30 +59,13 @@ type Options struct {
 	Log                          logr.Logger
 }
 
-// Default client-side rate limit towards kcp, for configs that set none. client-go's default of 5
-// requests per second (burst 10) would throttle the recount of a busy fleet: each listed export
-// costs a few requests every 5 seconds.
-const (
-	DefaultQPS   = 200
-	DefaultBurst = 400
-)
-
-// withRateLimit gives a config without a client-side rate limit the default one.
-func withRateLimit(cfg *rest.Config) *rest.Config {
-	cfg = rest.CopyConfig(cfg)
-	if cfg.QPS == 0 {
-		cfg.QPS, cfg.Burst = DefaultQPS, DefaultBurst
-	}
-	return cfg
-}
-
 // Run runs the manager until ctx ends.
 func Run(ctx context.Context, opts Options) error {
 	if opts.Config == nil || opts.CatalogWorkspace.Empty() {
 		return fmt.Errorf("a kcp config and a catalog workspace are required")
 	}
 	scheme := newScheme()
-	server, err := kcpconfig.Server(withRateLimit(opts.Config))
+	server, err := kcpconfig.Server(restconfig.WithDefaultRateLimit(opts.Config))
 	if err != nil {
 		return err
 	}
@@ -95,7 +79,7 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	fleetConfig := server
 	if opts.FleetConfig != nil {
-		fleetConfig = withRateLimit(opts.FleetConfig)
+		fleetConfig = restconfig.WithDefaultRateLimit(opts.FleetConfig)
 	}
 	fleetOptions := workspaces.Options{Scheme: scheme, Log: opts.Log.WithName("workspaces")}
 	fleet, err := workspaces.New(fleetConfig, fleetOptions)

@@ -28,6 +28,7 @@ import (
 
 	syncagentv1alpha1 "github.com/bindery-dev/bindery/apis/syncagent/v1alpha1"
 	"github.com/bindery-dev/bindery/pkg/publishing"
+	"github.com/bindery-dev/bindery/pkg/restconfig"
 	bsync "github.com/bindery-dev/bindery/pkg/sync"
 	"github.com/bindery-dev/bindery/providers/apiexport"
 )
@@ -104,7 +105,7 @@ func Run(ctx context.Context, opts Options) error {
 	if opts.Selector == nil {
 		opts.Selector = labels.Everything()
 	}
-	opts.KCPConfig, opts.ProviderConfig = withRateLimit(opts.KCPConfig), withRateLimit(opts.ProviderConfig)
+	opts.KCPConfig, opts.ProviderConfig = restconfig.WithDefaultRateLimit(opts.KCPConfig), restconfig.WithDefaultRateLimit(opts.ProviderConfig)
 	scheme := NewScheme()
 	log := opts.Log.WithValues("agent", opts.AgentName)
 
@@ -216,22 +217,6 @@ func resolveExportName(ctx context.Context, kcp client.Client, sliceName string,
 // releasePageSize is how many consumer objects one list request returns when the agent releases
 // them (see releaser).
 const releasePageSize = 500
-
-// Default client-side rate limit towards each API server. client-go's default of 5 requests per
-// second would cap the sync at a few objects per second.
-const (
-	DefaultQPS   = 200
-	DefaultBurst = 400
-)
-
-// withRateLimit gives a config without a client-side rate limit the default one.
-func withRateLimit(cfg *rest.Config) *rest.Config {
-	cfg = rest.CopyConfig(cfg)
-	if cfg.QPS == 0 {
-		cfg.QPS, cfg.Burst = DefaultQPS, DefaultBurst
-	}
-	return cfg
-}
 
 // workspaceOf returns the workspace path of a /clusters/<path> server URL, or an empty path when
 // the URL names a logical cluster (no colon) or nothing.

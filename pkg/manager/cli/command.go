@@ -14,6 +14,7 @@ import (
 
 	"github.com/bindery-dev/bindery/pkg/logging"
 	"github.com/bindery-dev/bindery/pkg/manager"
+	"github.com/bindery-dev/bindery/pkg/restconfig"
 	"github.com/bindery-dev/bindery/pkg/version"
 )
 
@@ -57,8 +58,8 @@ See docs/manager.md.`,
 	fs.StringVar(&f.metricsAddress, "metrics-bind-address", ":8080", "address of the Prometheus metrics endpoint; 0 disables it")
 	fs.StringVar(&f.healthAddress, "health-probe-bind-address", ":8081", "address of /healthz and /readyz; 0 disables them. /readyz answers 200 on a standby replica, and on the leader once it has caught up with the fleet")
 	fs.StringVar(&f.pprofAddress, "pprof-bind-address", "0", "address of Go's /debug/pprof endpoints, for profiling; 0 disables them")
-	fs.Float32Var(&f.qps, "kube-api-qps", manager.DefaultQPS, "requests per second the manager may send to kcp, for each identity")
-	fs.IntVar(&f.burst, "kube-api-burst", manager.DefaultBurst, "burst of requests above --kube-api-qps")
+	fs.Float32Var(&f.qps, "kube-api-qps", restconfig.DefaultQPS, "requests per second the manager may send to kcp, for each identity")
+	fs.IntVar(&f.burst, "kube-api-burst", restconfig.DefaultBurst, "burst of requests above --kube-api-qps")
 	logging.BindFlags(fs, &f.zapOptions)
 	cmd.AddCommand(version.Command())
 	return cmd

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/bindery-dev/bindery/pkg/logging"
+	"github.com/bindery-dev/bindery/pkg/restconfig"
 	"github.com/bindery-dev/bindery/pkg/syncagent"
 	"github.com/bindery-dev/bindery/pkg/version"
 )
@@ -62,8 +63,8 @@ See docs/syncagent.md for the PublishedResource API and the permissions the agen
 	fs.StringVar(&f.metricsAddress, "metrics-bind-address", ":8080", "address of the Prometheus metrics endpoint; 0 disables it")
 	fs.StringVar(&f.healthAddress, "health-probe-bind-address", ":8081", "address of /healthz and /readyz; 0 disables them")
 	fs.StringVar(&f.pprofAddress, "pprof-bind-address", "0", "address of Go's /debug/pprof endpoints, for profiling; 0 disables them")
-	fs.Float32Var(&f.qps, "kube-api-qps", syncagent.DefaultQPS, "requests per second the agent may send to each API server (kcp and the provider cluster)")
-	fs.IntVar(&f.burst, "kube-api-burst", syncagent.DefaultBurst, "burst of requests above --kube-api-qps")
+	fs.Float32Var(&f.qps, "kube-api-qps", restconfig.DefaultQPS, "requests per second the agent may send to each API server (kcp and the provider cluster)")
+	fs.IntVar(&f.burst, "kube-api-burst", restconfig.DefaultBurst, "burst of requests above --kube-api-qps")
 	fs.StringVar(&f.consumerEvents, "consumer-events", string(syncagent.AllEvents), "events on consumers' objects: all (progress and problems) or warnings (problems only; each event is a write through kcp, see docs/performance.md)")
 	logging.BindFlags(fs, &f.zapOptions)
 	cmd.AddCommand(version.Command())
