@@ -1,19 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"os"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/bindery-dev/bindery/test/servers"
 )
 
 // fieldOwner is the server-side apply field manager of everything the local environment applies.
@@ -25,7 +22,7 @@ const fieldOwner = client.FieldOwner("bindery-localenv")
 func applyFiles(ctx context.Context, cfg *rest.Config, files ...string) error {
 	var objects []*unstructured.Unstructured
 	for _, file := range files {
-		objs, err := readObjects(file)
+		objs, err := servers.ReadManifests(file)
 		if err != nil {
 			return err
 		}
@@ -55,28 +52,6 @@ func applyWhenServed(ctx context.Context, c client.Client, obj *unstructured.Uns
 		case <-ctx.Done():
 			return err
 		case <-time.After(time.Second):
-		}
-	}
-}
-
-// readObjects decodes a multi-document YAML file, skipping empty documents.
-func readObjects(path string) ([]*unstructured.Unstructured, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	decoder := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
-	var objects []*unstructured.Unstructured
-	for {
-		obj := &unstructured.Unstructured{}
-		if err := decoder.Decode(&obj.Object); err != nil {
-			if errors.Is(err, io.EOF) {
-				return objects, nil
-			}
-			return nil, fmt.Errorf("decoding %s: %w", path, err)
-		}
-		if len(obj.Object) > 0 {
-			objects = append(objects, obj)
 		}
 	}
 }

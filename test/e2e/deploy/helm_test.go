@@ -1,13 +1,10 @@
 package deploy
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,11 +19,9 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/yaml"
 
 	"github.com/bindery-dev/bindery/test/framework"
 	"github.com/bindery-dev/bindery/test/servers"
@@ -115,25 +110,11 @@ func (r *rendered) kinds() []string {
 // comments.
 func decodeYAML(t testing.TB, data []byte) []*unstructured.Unstructured {
 	t.Helper()
-	reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
-	var objs []*unstructured.Unstructured
-	for {
-		doc, err := reader.Read()
-		if errors.Is(err, io.EOF) {
-			return objs
-		}
-		if err != nil {
-			t.Fatalf("reading YAML: %v", err)
-		}
-		var content map[string]any
-		if err := yaml.Unmarshal(doc, &content); err != nil {
-			t.Fatalf("decoding YAML document %q: %v", doc, err)
-		}
-		if len(content) == 0 {
-			continue
-		}
-		objs = append(objs, &unstructured.Unstructured{Object: content})
+	objects, err := servers.DecodeManifests(data)
+	if err != nil {
+		t.Fatalf("decoding YAML: %v", err)
 	}
+	return objects
 }
 
 // decodeInto converts a rendered object into a typed one.

@@ -3,7 +3,6 @@ package syncagent
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,7 +16,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/yaml"
 
 	syncagentv1alpha1 "github.com/bindery-dev/bindery/apis/syncagent/v1alpha1"
 	bsync "github.com/bindery-dev/bindery/pkg/sync"
@@ -276,18 +274,11 @@ func applyManifestFile(t *testing.T, c client.Client, path string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := os.ReadFile(filepath.Join(root, path))
+	objects, err := servers.ReadManifests(filepath.Join(root, path))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for doc := range strings.SplitSeq(string(data), "\n---\n") {
-		obj := &unstructured.Unstructured{}
-		if err := yaml.Unmarshal([]byte(doc), &obj.Object); err != nil {
-			t.Fatalf("decoding %s: %v", path, err)
-		}
-		if len(obj.Object) == 0 {
-			continue // only comments
-		}
+	for _, obj := range objects {
 		if err := c.Create(framework.Context(t), obj); err != nil {
 			t.Fatalf("creating %s %s from %s: %v", obj.GetKind(), obj.GetName(), path, err)
 		}
