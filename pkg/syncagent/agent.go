@@ -29,7 +29,7 @@ import (
 	syncagentv1alpha1 "github.com/bindery-dev/bindery/apis/syncagent/v1alpha1"
 	"github.com/bindery-dev/bindery/pkg/publishing"
 	"github.com/bindery-dev/bindery/pkg/restconfig"
-	bsync "github.com/bindery-dev/bindery/pkg/sync"
+	"github.com/bindery-dev/bindery/pkg/syncengine"
 	"github.com/bindery-dev/bindery/providers/apiexport"
 )
 
@@ -74,7 +74,7 @@ func (o Options) Validate() error {
 	}
 	if o.AgentName == "" {
 		errs = append(errs, errors.New("an agent name is required (--agent-name)"))
-	} else if err := bsync.ValidateAgentName(o.AgentName); err != nil {
+	} else if err := syncengine.ValidateAgentName(o.AgentName); err != nil {
 		errs = append(errs, fmt.Errorf("--agent-name: %w", err))
 	}
 	if err := o.ConsumerEvents.Validate(); err != nil {

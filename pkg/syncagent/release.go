@@ -18,7 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
-	bsync "github.com/bindery-dev/bindery/pkg/sync"
+	"github.com/bindery-dev/bindery/pkg/syncengine"
 	"github.com/bindery-dev/bindery/providers/apiexport"
 )
 
@@ -31,7 +31,7 @@ const FinalizerPrefix = "release.syncagent.bindery.dev/"
 func Finalizer(agent string) string { return FinalizerPrefix + agent }
 
 // releaser lets go of the consumers' objects of a kind when its sync stops for good (the
-// PublishedResource is deleted or its sync disabled): it removes bsync.Finalizer from every
+// PublishedResource is deleted or its sync disabled): it removes syncengine.Finalizer from every
 // object of the kind, in every workspace that binds the export, and leaves their copies in the
 // provider cluster alone. It reads the objects through the export's virtual workspaces directly
 // (<endpoint>/clusters/*), not through the engaged clusters, so that workspaces the agent has not
@@ -110,7 +110,7 @@ func (r *releaser) releaseAt(ctx context.Context, url string, kind schema.GroupV
 		}
 		for i := range list.Items {
 			obj := &list.Items[i]
-			patch, ok := bsync.ReleasePatch(obj)
+			patch, ok := syncengine.ReleasePatch(obj)
 			if !ok {
 				continue
 			}

@@ -28,7 +28,7 @@ import (
 	syncagentv1alpha1 "github.com/bindery-dev/bindery/apis/syncagent/v1alpha1"
 	"github.com/bindery-dev/bindery/pkg/mutation"
 	"github.com/bindery-dev/bindery/pkg/publishing"
-	bsync "github.com/bindery-dev/bindery/pkg/sync"
+	"github.com/bindery-dev/bindery/pkg/syncengine"
 	"github.com/bindery-dev/bindery/pkg/templating"
 )
 
@@ -50,7 +50,7 @@ type syncController struct {
 	provider client.Client
 	mapper   meta.RESTMapper
 	units    *syncUnits
-	sources  bsync.SourceClusters
+	sources  syncengine.SourceClusters
 	agent    string
 	selector labels.Selector
 	// release lets go of the consumers' objects when a PublishedResource's sync stops for good.
@@ -156,15 +156,15 @@ func (c *syncController) stopForGood(ctx context.Context, pr *syncagentv1alpha1.
 	if err != nil {
 		c.recorder.Event(pr, corev1.EventTypeWarning, EventReleaseFailed, fmt.Sprintf(
 			"%s, but releasing the consumers' %s objects from the finalizer %s failed (released %d so far); the agent retries: %v",
-			why, kind.Kind, bsync.Finalizer, result.objects, err))
+			why, kind.Kind, syncengine.Finalizer, result.objects, err))
 		return fmt.Errorf("releasing the consumers' objects of %s: %w", kind.GroupKind(), err)
 	}
 	log.FromContext(ctx).Info("sync stopped for good; released the consumers' objects, their copies stay in the provider cluster",
 		"publishedResource", pr.Name, "reason", why, "kind", kind.GroupKind().String(),
-		"released", result.objects, "workspaces", len(result.workspaces), "copies", bsync.AgentLabel+"="+c.agent)
+		"released", result.objects, "workspaces", len(result.workspaces), "copies", syncengine.AgentLabel+"="+c.agent)
 	c.recorder.Event(pr, corev1.EventTypeNormal, EventSyncStopped, fmt.Sprintf(
 		"%s: the agent released %d consumer objects of %s in %d workspaces from the finalizer %s; their copies stay in the provider cluster (label %s=%s)",
-		why, result.objects, kind.Kind, len(result.workspaces), bsync.Finalizer, bsync.AgentLabel, c.agent))
+		why, result.objects, kind.Kind, len(result.workspaces), syncengine.Finalizer, syncengine.AgentLabel, c.agent))
 	return c.removeFinalizer(ctx, pr)
 }
 
@@ -202,13 +202,13 @@ func (c *syncController) unitConfig(ctx context.Context, pr *syncagentv1alpha1.P
 	if err != nil {
 		return unitConfig{}, err
 	}
-	namer, err := bsync.NewNamer(pr.Spec.Naming)
+	namer, err := syncengine.NewNamer(pr.Spec.Naming)
 	if err != nil {
 		return unitConfig{}, err
 	}
-	r := &bsync.Reconciler{
+	r := &syncengine.Reconciler{
 		Sources: c.sources, Destination: c.provider, Agent: c.agent, Namer: namer,
-		Kinds: bsync.Kinds{
+		Kinds: syncengine.Kinds{
 			Source: kinds.Consumer, Destination: kinds.Provider, DestinationNamespaced: kinds.ProviderNamespaced,
 			CopiesStatus: hasStatus(crd, kinds.Provider.Version),
 		},
@@ -243,54 +243,54 @@ func (c *syncController) unitConfig(ctx context.Context, pr *syncagentv1alpha1.P
 // provider-side kind comes from the provider cluster's discovery. The kcp-side resource is the
 // projected one (group, version and resource each default to the provider side's); its kind is
 // the provider side's when only the version is projected, and otherwise discovered through the
-// virtual workspace of the export once a consumer workspace is synced (bsync.Related.SourceKind),
+// virtual workspace of the export once a consumer workspace is synced (syncengine.Related.SourceKind),
 // since the agent cannot see into the workspace that serves a claimed resource.
-func (c *syncController) compileRelated(rel syncagentv1alpha1.RelatedResource) (bsync.Related, error) {
+func (c *syncController) compileRelated(rel syncagentv1alpha1.RelatedResource) (syncengine.Related, error) {
 	providerGVK, err := c.mapper.KindFor(schema.GroupVersionResource{Group: rel.Group, Version: rel.Version, Resource: rel.Resource})
 	if err != nil {
-		return bsync.Related{}, fmt.Errorf("the provider cluster does not serve %s: %w", rel.Resource, err)
+		return syncengine.Related{}, fmt.Errorf("the provider cluster does not serve %s: %w", rel.Resource, err)
 	}
 	consumerGVR := publishing.RelatedConsumerResource(rel)
 	consumerGVK := consumerGVR.GroupVersion().WithKind(providerGVK.Kind)
 	if consumerGVR.Group != rel.Group || consumerGVR.Resource != rel.Resource {
 		consumerGVK.Kind = "" // discovered in kcp
 	}
-	out := bsync.Related{
-		Identifier: rel.Identifier, Origin: bsync.FromDestination,
+	out := syncengine.Related{
+		Identifier: rel.Identifier, Origin: syncengine.FromDestination,
 		SourceGVK: consumerGVK, DestinationGVK: providerGVK, SourceResource: consumerGVR,
 		SyncStatus: rel.SyncStatus,
 		Cleanup:    rel.Cleanup == nil || *rel.Cleanup,
 	}
 	if rel.Origin == syncagentv1alpha1.OriginConsumer {
-		out.Origin = bsync.FromSource
+		out.Origin = syncengine.FromSource
 	}
 	switch o := rel.Object; {
 	case o.Reference != nil:
 		path, err := mutation.ParsePath(o.Reference.Path)
 		if err != nil {
-			return bsync.Related{}, fmt.Errorf("object.reference.path: %w", err)
+			return syncengine.Related{}, fmt.Errorf("object.reference.path: %w", err)
 		}
 		out.Reference = &path
 	case o.Template != nil:
 		if out.NameTemplate, err = templating.Parse("object.template.name", o.Template.Name); err != nil {
-			return bsync.Related{}, err
+			return syncengine.Related{}, err
 		}
 		if o.Template.Namespace != "" {
 			if out.NamespaceTemplate, err = templating.Parse("object.template.namespace", o.Template.Namespace); err != nil {
-				return bsync.Related{}, err
+				return syncengine.Related{}, err
 			}
 		}
 	case o.Selector != nil:
-		if out.Selector, err = bsync.CompileSelector("object.selector", o.Selector); err != nil {
-			return bsync.Related{}, err
+		if out.Selector, err = syncengine.CompileSelector("object.selector", o.Selector); err != nil {
+			return syncengine.Related{}, err
 		}
 	}
 	if rel.Mutation != nil {
 		if out.Mutation, err = mutation.Compile(rel.Mutation.Spec); err != nil {
-			return bsync.Related{}, fmt.Errorf("mutation.spec: %w", err)
+			return syncengine.Related{}, fmt.Errorf("mutation.spec: %w", err)
 		}
 		if out.StatusMutation, err = mutation.Compile(rel.Mutation.Status); err != nil {
-			return bsync.Related{}, fmt.Errorf("mutation.status: %w", err)
+			return syncengine.Related{}, fmt.Errorf("mutation.status: %w", err)
 		}
 	}
 	return out, nil

@@ -32,7 +32,7 @@ import (
 	mcsource "sigs.k8s.io/multicluster-runtime/pkg/source"
 
 	syncagentv1alpha1 "github.com/bindery-dev/bindery/apis/syncagent/v1alpha1"
-	bsync "github.com/bindery-dev/bindery/pkg/sync"
+	"github.com/bindery-dev/bindery/pkg/syncengine"
 )
 
 // syncUnits runs one sync controller per PublishedResource. A controller cannot be removed from
@@ -79,7 +79,7 @@ type unit struct {
 	// and related objects); their caches must sync before it starts.
 	cached []schema.GroupVersionKind
 	// kinds are the kinds the unit syncs; done is closed when the unit has stopped.
-	kinds bsync.Kinds
+	kinds syncengine.Kinds
 	done  chan struct{}
 
 	running bool
@@ -187,8 +187,8 @@ func engage(u *unit, name multicluster.ClusterName, clusterCtx context.Context, 
 // unitConfig is everything a unit is built from; its hash decides whether a unit must be replaced.
 type unitConfig struct {
 	Name       string
-	Kinds      bsync.Kinds
-	Reconciler *bsync.Reconciler `json:"-"`
+	Kinds      syncengine.Kinds
+	Reconciler *syncengine.Reconciler `json:"-"`
 	Spec       any
 }
 
@@ -333,7 +333,7 @@ const stopWait = time.Minute
 
 // stop stops the unit of a PublishedResource, if any, and waits until its reconciles have
 // finished (so that none adds a finalizer afterwards). It returns the kinds the unit synced.
-func (s *syncUnits) stop(name string) (bsync.Kinds, bool) {
+func (s *syncUnits) stop(name string) (syncengine.Kinds, bool) {
 	s.mu.Lock()
 	u, ok := s.units[name]
 	if ok {
@@ -342,7 +342,7 @@ func (s *syncUnits) stop(name string) (bsync.Kinds, bool) {
 	}
 	s.mu.Unlock()
 	if !ok {
-		return bsync.Kinds{}, false
+		return syncengine.Kinds{}, false
 	}
 	select {
 	case <-u.done:
@@ -353,7 +353,7 @@ func (s *syncUnits) stop(name string) (bsync.Kinds, bool) {
 	return u.kinds, true
 }
 
-// Backoff between the attempts to sync an object that is blocked (bsync.ErrBlocked): doubling
+// Backoff between the attempts to sync an object that is blocked (syncengine.ErrBlocked): doubling
 // from the base, capped, so that removing what blocks it lets the sync proceed on its own.
 const (
 	blockedRetryBase = time.Second
@@ -382,7 +382,7 @@ func (s *syncUnits) newUnit(cfg unitConfig, fingerprint string) (*unit, error) {
 		ReconciliationTimeout: s.reconcileTimeout,
 		Reconciler: reconcile.TypedFunc[mcreconcile.Request](func(ctx context.Context, req mcreconcile.Request) (reconcile.Result, error) {
 			after, err := r.Reconcile(ctx, req.ClusterName.String(), req.NamespacedName)
-			if errors.Is(err, bsync.ErrBlocked) {
+			if errors.Is(err, syncengine.ErrBlocked) {
 				// The consumer was told by an event; nothing announces that the cause is gone.
 				return reconcile.Result{RequeueAfter: blocked.When(req)}, nil
 			}
@@ -407,7 +407,7 @@ func (s *syncUnits) newUnit(cfg unitConfig, fingerprint string) (*unit, error) {
 	agent := r.Agent
 	if err := ctrl.Watch(source.TypedKind(s.mgr.GetLocalManager().GetCache(), copyObj,
 		handler.TypedEnqueueRequestsFromMapFunc(func(_ context.Context, c *unstructured.Unstructured) []mcreconcile.Request {
-			owner, ok := bsync.OwnerOf(c)
+			owner, ok := syncengine.OwnerOf(c)
 			if !ok || owner.Agent != agent {
 				return nil
 			}
@@ -467,7 +467,7 @@ func (s *syncUnits) namespaceLabels(kind schema.GroupVersionKind, sel labels.Sel
 						return
 					}
 					for i := range objects.Items {
-						q.Add(requestFor(bsync.SourceOf(name.String(), &objects.Items[i])))
+						q.Add(requestFor(syncengine.SourceOf(name.String(), &objects.Items[i])))
 					}
 				},
 			}
@@ -484,26 +484,26 @@ func selectionChanged(sel labels.Selector, oldLabels, newLabels map[string]strin
 // origin side: provider-side objects lead to the copies in their namespace, consumer-side objects
 // to the consumer's objects in theirs. For entries whose objects live in another namespace
 // (object.template.namespace), the reconciler's index says which primary objects expect them.
-func (s *syncUnits) watchRelated(ctrl mccontroller.Controller, cfg unitConfig, rel bsync.Related) error {
+func (s *syncUnits) watchRelated(ctrl mccontroller.Controller, cfg unitConfig, rel syncengine.Related) error {
 	agent, r := cfg.Reconciler.Agent, cfg.Reconciler
 	otherNamespace := rel.NamespaceTemplate != nil
-	if rel.Origin == bsync.FromDestination {
+	if rel.Origin == syncengine.FromDestination {
 		obj := &unstructured.Unstructured{}
 		obj.SetGroupVersionKind(rel.DestinationGVK)
 		local := s.mgr.GetLocalManager().GetCache()
 		return ctrl.Watch(source.TypedKind(local, obj,
 			handler.TypedEnqueueRequestsFromMapFunc(func(ctx context.Context, o *unstructured.Unstructured) []mcreconcile.Request {
 				if otherNamespace {
-					return requestsFor(r.PrimariesOf(bsync.RelatedObject{Identifier: rel.Identifier, Namespace: o.GetNamespace(), Name: o.GetName()}))
+					return requestsFor(r.PrimariesOf(syncengine.RelatedObject{Identifier: rel.Identifier, Namespace: o.GetNamespace(), Name: o.GetName()}))
 				}
 				copies := &unstructured.UnstructuredList{}
 				copies.SetGroupVersionKind(listKind(cfg.Kinds.Destination))
-				if err := local.List(ctx, copies, client.InNamespace(o.GetNamespace()), client.MatchingLabels{bsync.AgentLabel: agent}); err != nil {
+				if err := local.List(ctx, copies, client.InNamespace(o.GetNamespace()), client.MatchingLabels{syncengine.AgentLabel: agent}); err != nil {
 					return nil
 				}
 				var requests []mcreconcile.Request
 				for i := range copies.Items {
-					if owner, ok := bsync.OwnerOf(&copies.Items[i]); ok && owner.Agent == agent {
+					if owner, ok := syncengine.OwnerOf(&copies.Items[i]); ok && owner.Agent == agent {
 						requests = append(requests, requestFor(owner.Source))
 					}
 				}
@@ -513,7 +513,7 @@ func (s *syncUnits) watchRelated(ctrl mccontroller.Controller, cfg unitConfig, r
 	return ctrl.MultiClusterWatch(s.consumerKind(rel, func(name multicluster.ClusterName, cl cluster.Cluster) handler.TypedEventHandler[*unstructured.Unstructured, mcreconcile.Request] {
 		return handler.TypedEnqueueRequestsFromMapFunc(func(ctx context.Context, o *unstructured.Unstructured) []mcreconcile.Request {
 			if otherNamespace {
-				return requestsFor(r.PrimariesOf(bsync.RelatedObject{Identifier: rel.Identifier, Cluster: name.String(), Namespace: o.GetNamespace(), Name: o.GetName()}))
+				return requestsFor(r.PrimariesOf(syncengine.RelatedObject{Identifier: rel.Identifier, Cluster: name.String(), Namespace: o.GetNamespace(), Name: o.GetName()}))
 			}
 			primaries := &unstructured.UnstructuredList{}
 			primaries.SetGroupVersionKind(listKind(cfg.Kinds.Source))
@@ -522,7 +522,7 @@ func (s *syncUnits) watchRelated(ctrl mccontroller.Controller, cfg unitConfig, r
 			}
 			requests := make([]mcreconcile.Request, 0, len(primaries.Items))
 			for i := range primaries.Items {
-				requests = append(requests, requestFor(bsync.SourceOf(name.String(), &primaries.Items[i])))
+				requests = append(requests, requestFor(syncengine.SourceOf(name.String(), &primaries.Items[i])))
 			}
 			return requests
 		})
@@ -533,19 +533,19 @@ func (s *syncUnits) watchRelated(ctrl mccontroller.Controller, cfg unitConfig, r
 // changes on the other side, so that its status flows back to the original (syncStatus). The
 // copies' ownership marks name the primary object; a copy in a consumer workspace leads only to
 // a primary object of that workspace.
-func (s *syncUnits) watchRelatedCopies(ctrl mccontroller.Controller, cfg unitConfig, rel bsync.Related) error {
+func (s *syncUnits) watchRelatedCopies(ctrl mccontroller.Controller, cfg unitConfig, rel syncengine.Related) error {
 	agent := cfg.Reconciler.Agent
 	primaryOf := func(o *unstructured.Unstructured, cluster string) []mcreconcile.Request {
-		if o.GetLabels()[bsync.RelatedLabel] != rel.Identifier {
+		if o.GetLabels()[syncengine.RelatedLabel] != rel.Identifier {
 			return nil
 		}
-		owner, ok := bsync.OwnerOf(o)
+		owner, ok := syncengine.OwnerOf(o)
 		if !ok || owner.Agent != agent || (cluster != "" && owner.Source.Cluster != cluster) {
 			return nil
 		}
 		return []mcreconcile.Request{requestFor(owner.Source)}
 	}
-	if rel.Origin == bsync.FromSource {
+	if rel.Origin == syncengine.FromSource {
 		obj := &unstructured.Unstructured{}
 		obj.SetGroupVersionKind(rel.DestinationGVK)
 		return ctrl.Watch(source.TypedKind(s.mgr.GetLocalManager().GetCache(), obj,
@@ -564,12 +564,12 @@ func (s *syncUnits) watchRelatedCopies(ctrl mccontroller.Controller, cfg unitCon
 // up front (a renamed resource), it is discovered through the workspace's REST mapper when the
 // workspace is engaged, and again with backoff while discovery does not know it yet, so that a
 // resource the export does not serve yet neither fails the engagement nor loses the watch.
-func (s *syncUnits) consumerKind(rel bsync.Related, newHandler func(multicluster.ClusterName, cluster.Cluster) handler.TypedEventHandler[*unstructured.Unstructured, mcreconcile.Request]) mcsource.TypedSource[client.Object, mcreconcile.Request] {
+func (s *syncUnits) consumerKind(rel syncengine.Related, newHandler func(multicluster.ClusterName, cluster.Cluster) handler.TypedEventHandler[*unstructured.Unstructured, mcreconcile.Request]) mcsource.TypedSource[client.Object, mcreconcile.Request] {
 	return lazyKind{rel: rel, newHandler: newHandler, log: s.log}
 }
 
 type lazyKind struct {
-	rel        bsync.Related
+	rel        syncengine.Related
 	newHandler func(multicluster.ClusterName, cluster.Cluster) handler.TypedEventHandler[*unstructured.Unstructured, mcreconcile.Request]
 	log        logr.Logger
 }
@@ -614,7 +614,7 @@ func (k lazyKind) ForCluster(name multicluster.ClusterName, cl cluster.Cluster) 
 	}), true, nil
 }
 
-func requestsFor(sources []bsync.Source) []mcreconcile.Request {
+func requestsFor(sources []syncengine.Source) []mcreconcile.Request {
 	out := make([]mcreconcile.Request, 0, len(sources))
 	for _, s := range sources {
 		out = append(out, requestFor(s))
@@ -622,7 +622,7 @@ func requestsFor(sources []bsync.Source) []mcreconcile.Request {
 	return out
 }
 
-func requestFor(source bsync.Source) mcreconcile.Request {
+func requestFor(source syncengine.Source) mcreconcile.Request {
 	return mcreconcile.Request{
 		ClusterName: multicluster.ClusterName(source.Cluster),
 		Request:     reconcile.Request{NamespacedName: client.ObjectKey{Namespace: source.Namespace, Name: source.Name}},

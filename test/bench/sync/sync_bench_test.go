@@ -1,4 +1,4 @@
-package sync
+package syncbench
 
 import (
 	"bufio"
@@ -21,7 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	syncagentv1alpha1 "github.com/bindery-dev/bindery/apis/syncagent/v1alpha1"
-	bsync "github.com/bindery-dev/bindery/pkg/sync"
+	"github.com/bindery-dev/bindery/pkg/syncengine"
 	"github.com/bindery-dev/bindery/test/framework"
 	"github.com/bindery-dev/bindery/test/servers"
 )
@@ -272,7 +272,7 @@ func watchCopies(b *testing.B, kube *servers.Kube) *firstSeen {
 	pending := make(chan *unstructured.Unstructured, 2*objects)
 	if _, err := informer.AddEventHandler(toolscache.ResourceEventHandlerFuncs{AddFunc: func(o any) {
 		u := o.(*unstructured.Unstructured)
-		seen.record(u.GetLabels()[bsync.SourceLabel])
+		seen.record(u.GetLabels()[syncengine.SourceLabel])
 		pending <- u.DeepCopy()
 	}}); err != nil {
 		b.Fatal(err)
@@ -374,7 +374,7 @@ func steadyLatencies(b *testing.B, consumers []*framework.Workspace, seen *first
 		if err := ws.Client.Create(ctx, benchObject(publishedGroup, "Database", name)); err != nil {
 			b.Fatal(err)
 		}
-		created[bsync.Source{Cluster: ws.Cluster.String(), Namespace: "default", Name: name}.Hash()] = time.Now()
+		created[syncengine.Source{Cluster: ws.Cluster.String(), Namespace: "default", Name: name}.Hash()] = time.Now()
 	}
 	var latencies []float64
 	framework.WaitFor(b, 5*time.Minute, "every steady object's copy", func(context.Context) (bool, string, error) {

@@ -20,8 +20,8 @@ import (
 	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
 
 	syncagentv1alpha1 "github.com/bindery-dev/bindery/apis/syncagent/v1alpha1"
-	bsync "github.com/bindery-dev/bindery/pkg/sync"
 	"github.com/bindery-dev/bindery/pkg/syncagent"
+	"github.com/bindery-dev/bindery/pkg/syncengine"
 	"github.com/bindery-dev/bindery/test/framework"
 )
 
@@ -97,7 +97,7 @@ func TestSyncAgentRBAC(t *testing.T) {
 	framework.CreateWhenServed(t, consumer.Client, database("orders", "postgres"))
 
 	t.Log("the copy arrives in the provider cluster; status and the credentials Secret flow back")
-	source := bsync.Source{Cluster: consumer.Cluster.String(), Namespace: "default", Name: "orders"}
+	source := syncengine.Source{Cluster: consumer.Cluster.String(), Namespace: "default", Name: "orders"}
 	var copied *unstructured.Unstructured
 	framework.WaitFor(t, time.Minute, "the copy of "+source.String(), func(ctx context.Context) (bool, string, error) {
 		var err error
@@ -271,11 +271,11 @@ func database(name, engine string) *unstructured.Unstructured {
 }
 
 // findCopy returns the provider-side copy of a source object, found by its ownership label, or nil.
-func findCopy(ctx context.Context, c ctrlclient.Client, source bsync.Source) (*unstructured.Unstructured, error) {
+func findCopy(ctx context.Context, c ctrlclient.Client, source syncengine.Source) (*unstructured.Unstructured, error) {
 	list := &unstructured.UnstructuredList{}
 	list.SetAPIVersion(internalGroup + "/v1beta1")
 	list.SetKind("PostgresClusterList")
-	if err := c.List(ctx, list, ctrlclient.MatchingLabels{bsync.SourceLabel: source.Hash()}); err != nil {
+	if err := c.List(ctx, list, ctrlclient.MatchingLabels{syncengine.SourceLabel: source.Hash()}); err != nil {
 		return nil, err
 	}
 	switch len(list.Items) {

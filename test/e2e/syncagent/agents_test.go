@@ -15,8 +15,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	syncagentv1alpha1 "github.com/bindery-dev/bindery/apis/syncagent/v1alpha1"
-	bsync "github.com/bindery-dev/bindery/pkg/sync"
 	"github.com/bindery-dev/bindery/pkg/syncagent"
+	"github.com/bindery-dev/bindery/pkg/syncengine"
 	"github.com/bindery-dev/bindery/test/framework"
 )
 
@@ -85,13 +85,13 @@ func TestTwoAgentsDoNotInterfere(t *testing.T) {
 			list := &unstructured.UnstructuredList{}
 			list.SetAPIVersion(internalGroup + "/v1beta1")
 			list.SetKind(tm.kind + "List")
-			if err := providerCluster.List(ctx, list, client.HasLabels{bsync.AgentLabel}); err != nil {
+			if err := providerCluster.List(ctx, list, client.HasLabels{syncengine.AgentLabel}); err != nil {
 				return false, "", err
 			}
 			if len(list.Items) != 1 {
 				return false, fmt.Sprintf("%d copies", len(list.Items)), nil
 			}
-			owner, ok := bsync.OwnerOf(&list.Items[0])
+			owner, ok := syncengine.OwnerOf(&list.Items[0])
 			engine, _, _ := unstructured.NestedString(list.Items[0].Object, "spec", "engine")
 			return ok && owner.Agent == tm.name && engine == tm.name, fmt.Sprintf("owner %+v, engine %q", owner, engine), nil
 		})

@@ -13,8 +13,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	syncagentv1alpha1 "github.com/bindery-dev/bindery/apis/syncagent/v1alpha1"
-	bsync "github.com/bindery-dev/bindery/pkg/sync"
 	"github.com/bindery-dev/bindery/pkg/syncagent"
+	"github.com/bindery-dev/bindery/pkg/syncengine"
 	"github.com/bindery-dev/bindery/test/framework"
 )
 
@@ -43,8 +43,8 @@ func TestNamespaceFilterFollowsNamespaceLabels(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	orders := bsync.Source{Cluster: consumer.Cluster.String(), Namespace: "shop", Name: "orders"}
-	control := bsync.Source{Cluster: consumer.Cluster.String(), Namespace: "enabled", Name: "control"}
+	orders := syncengine.Source{Cluster: consumer.Cluster.String(), Namespace: "shop", Name: "orders"}
+	control := syncengine.Source{Cluster: consumer.Cluster.String(), Namespace: "enabled", Name: "control"}
 	framework.CreateWhenServed(t, consumer.Client, databaseIn(orders.Namespace, orders.Name))
 	framework.CreateWhenServed(t, consumer.Client, databaseIn(control.Namespace, control.Name))
 
@@ -55,7 +55,7 @@ func TestNamespaceFilterFollowsNamespaceLabels(t *testing.T) {
 	if findCopy(ctx, t, providerCluster, orders) != nil {
 		t.Fatal("the Database in the unlabelled namespace was synced")
 	}
-	if obj := getDatabase(ctx, t, consumer.Client, orders); slices.Contains(obj.GetFinalizers(), bsync.Finalizer) {
+	if obj := getDatabase(ctx, t, consumer.Client, orders); slices.Contains(obj.GetFinalizers(), syncengine.Finalizer) {
 		t.Fatalf("the Database in the unlabelled namespace has the finalizer: %v", obj.GetFinalizers())
 	}
 
@@ -74,7 +74,7 @@ func TestNamespaceFilterFollowsNamespaceLabels(t *testing.T) {
 		if err := consumer.Client.Get(ctx, client.ObjectKey{Namespace: orders.Namespace, Name: orders.Name}, obj); err != nil {
 			return false, "", err // the consumer's object must stay
 		}
-		return !slices.Contains(obj.GetFinalizers(), bsync.Finalizer), fmt.Sprintf("finalizers %v", obj.GetFinalizers()), nil
+		return !slices.Contains(obj.GetFinalizers(), syncengine.Finalizer), fmt.Sprintf("finalizers %v", obj.GetFinalizers()), nil
 	})
 	if c := findCopy(ctx, t, providerCluster, control); c == nil {
 		t.Fatal("the copy of enabled/control is gone; its namespace did not change")
@@ -90,7 +90,7 @@ func databaseIn(namespace, name string) *unstructured.Unstructured {
 	return obj
 }
 
-func getDatabase(ctx context.Context, t *testing.T, c client.Client, source bsync.Source) *unstructured.Unstructured {
+func getDatabase(ctx context.Context, t *testing.T, c client.Client, source syncengine.Source) *unstructured.Unstructured {
 	t.Helper()
 	obj := databaseIn(source.Namespace, source.Name)
 	if err := c.Get(ctx, client.ObjectKey{Namespace: source.Namespace, Name: source.Name}, obj); err != nil {
@@ -121,13 +121,13 @@ func setNamespaceLabel(t *testing.T, c client.Client, name, value string) {
 }
 
 // waitForFinalizer waits until the consumer's Database carries the sync finalizer, or not.
-func waitForFinalizer(t *testing.T, c client.Client, source bsync.Source, want bool) {
+func waitForFinalizer(t *testing.T, c client.Client, source syncengine.Source, want bool) {
 	t.Helper()
-	framework.WaitFor(t, time.Minute, fmt.Sprintf("Database %s/%s with finalizer %s: %v", source.Namespace, source.Name, bsync.Finalizer, want), func(ctx context.Context) (bool, string, error) {
+	framework.WaitFor(t, time.Minute, fmt.Sprintf("Database %s/%s with finalizer %s: %v", source.Namespace, source.Name, syncengine.Finalizer, want), func(ctx context.Context) (bool, string, error) {
 		obj := databaseIn(source.Namespace, source.Name)
 		if err := c.Get(ctx, client.ObjectKey{Namespace: source.Namespace, Name: source.Name}, obj); err != nil {
 			return false, "", err
 		}
-		return slices.Contains(obj.GetFinalizers(), bsync.Finalizer) == want, fmt.Sprintf("finalizers %v", obj.GetFinalizers()), nil
+		return slices.Contains(obj.GetFinalizers(), syncengine.Finalizer) == want, fmt.Sprintf("finalizers %v", obj.GetFinalizers()), nil
 	})
 }

@@ -19,8 +19,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	syncagentv1alpha1 "github.com/bindery-dev/bindery/apis/syncagent/v1alpha1"
-	bsync "github.com/bindery-dev/bindery/pkg/sync"
 	"github.com/bindery-dev/bindery/pkg/syncagent"
+	"github.com/bindery-dev/bindery/pkg/syncengine"
 	"github.com/bindery-dev/bindery/test/framework"
 )
 
@@ -118,7 +118,7 @@ func TestRelatedStatusRenamedAndOtherNamespace(t *testing.T) {
 		t.Fatal(err)
 	}
 	framework.CreateWhenServed(t, consumer.Client, database("orders", "postgres"))
-	source := bsync.Source{Cluster: consumer.Cluster.String(), Namespace: "default", Name: "orders"}
+	source := syncengine.Source{Cluster: consumer.Cluster.String(), Namespace: "default", Name: "orders"}
 	copied := waitForCopy(t, providerCluster, source, "engine", "postgres")
 	providerNamespace := copied.GetNamespace()
 

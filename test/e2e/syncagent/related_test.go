@@ -13,8 +13,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	syncagentv1alpha1 "github.com/bindery-dev/bindery/apis/syncagent/v1alpha1"
-	bsync "github.com/bindery-dev/bindery/pkg/sync"
 	"github.com/bindery-dev/bindery/pkg/syncagent"
+	"github.com/bindery-dev/bindery/pkg/syncengine"
 	"github.com/bindery-dev/bindery/test/framework"
 )
 
@@ -53,7 +53,7 @@ func TestRelatedObjects(t *testing.T) {
 	_ = unstructured.SetNestedField(db.Object, "db-config", "spec", "configRef")
 	framework.CreateWhenServed(t, consumer.Client, db)
 
-	source := bsync.Source{Cluster: consumer.Cluster.String(), Namespace: "default", Name: "orders"}
+	source := syncengine.Source{Cluster: consumer.Cluster.String(), Namespace: "default", Name: "orders"}
 	copied := waitForCopy(t, providerCluster, source, "configRef", "db-config")
 	providerNamespace := copied.GetNamespace()
 

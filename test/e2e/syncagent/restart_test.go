@@ -12,7 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	syncagentv1alpha1 "github.com/bindery-dev/bindery/apis/syncagent/v1alpha1"
-	bsync "github.com/bindery-dev/bindery/pkg/sync"
+	"github.com/bindery-dev/bindery/pkg/syncengine"
 	"github.com/bindery-dev/bindery/test/framework"
 )
 
@@ -36,18 +36,18 @@ func TestKillAndRestart(t *testing.T) {
 			framework.Claim("", "events", "create", "patch", "update"),
 			framework.Claim("", "namespaces", "create", "get", "list", "watch"))
 		framework.CreateWhenServed(t, c.Client, database("warm-up", "postgres"))
-		waitForCopy(t, providerCluster, bsync.Source{Cluster: c.Cluster.String(), Namespace: "default", Name: "warm-up"}, "engine", "postgres")
+		waitForCopy(t, providerCluster, syncengine.Source{Cluster: c.Cluster.String(), Namespace: "default", Name: "warm-up"}, "engine", "postgres")
 	}
 
 	t.Log("a batch of 40 objects; the agent is killed once some copies exist")
-	live := map[bsync.Source]bool{}
+	live := map[syncengine.Source]bool{}
 	for i := range 40 {
 		c := consumers[i%2]
 		name := fmt.Sprintf("db-%02d", i)
 		if err := c.Client.Create(ctx, database(name, "postgres")); err != nil {
 			t.Fatalf("creating %s: %v", name, err)
 		}
-		live[bsync.Source{Cluster: c.Cluster.String(), Namespace: "default", Name: name}] = true
+		live[syncengine.Source{Cluster: c.Cluster.String(), Namespace: "default", Name: name}] = true
 		if i == 20 {
 			framework.WaitFor(t, time.Minute, "some copies of the batch", func(ctx context.Context) (bool, string, error) {
 				n := countCopies(ctx, t, providerCluster)
@@ -64,14 +64,14 @@ func TestKillAndRestart(t *testing.T) {
 		if err := c.Client.Create(ctx, database(name, "postgres")); err != nil {
 			t.Fatal(err)
 		}
-		live[bsync.Source{Cluster: c.Cluster.String(), Namespace: "default", Name: name}] = true
+		live[syncengine.Source{Cluster: c.Cluster.String(), Namespace: "default", Name: name}] = true
 	}
-	deleted := []bsync.Source{}
+	deleted := []syncengine.Source{}
 	for _, c := range consumers {
 		if err := c.Client.Delete(ctx, database("warm-up", "")); err != nil {
 			t.Fatal(err)
 		}
-		deleted = append(deleted, bsync.Source{Cluster: c.Cluster.String(), Namespace: "default", Name: "warm-up"})
+		deleted = append(deleted, syncengine.Source{Cluster: c.Cluster.String(), Namespace: "default", Name: "warm-up"})
 	}
 
 	framework.StartProcess(t, "agent-restarted", agent, args...)
@@ -120,12 +120,12 @@ func copiesBySource(ctx context.Context, c client.Client) (map[string]int, error
 	list := &unstructured.UnstructuredList{}
 	list.SetAPIVersion(internalGroup + "/v1beta1")
 	list.SetKind("PostgresClusterList")
-	if err := c.List(ctx, list, client.HasLabels{bsync.AgentLabel}); err != nil {
+	if err := c.List(ctx, list, client.HasLabels{syncengine.AgentLabel}); err != nil {
 		return nil, err
 	}
 	counts := map[string]int{}
 	for _, item := range list.Items {
-		counts[item.GetLabels()[bsync.SourceLabel]]++
+		counts[item.GetLabels()[syncengine.SourceLabel]]++
 	}
 	return counts, nil
 }

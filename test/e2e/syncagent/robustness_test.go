@@ -18,8 +18,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	syncagentv1alpha1 "github.com/bindery-dev/bindery/apis/syncagent/v1alpha1"
-	bsync "github.com/bindery-dev/bindery/pkg/sync"
 	"github.com/bindery-dev/bindery/pkg/syncagent"
+	"github.com/bindery-dev/bindery/pkg/syncengine"
 	"github.com/bindery-dev/bindery/pkg/templating"
 	"github.com/bindery-dev/bindery/test/framework"
 	"github.com/bindery-dev/bindery/test/servers"
@@ -79,7 +79,7 @@ func TestSyncControllerFailureIsReportedAndRetried(t *testing.T) {
 		framework.Claim("", "events", "create", "patch", "update"),
 		framework.Claim("", "namespaces", "create", "get", "list", "watch"))
 	framework.CreateWhenServed(t, consumer.Client, database("orders", "postgres"))
-	source := bsync.Source{Cluster: consumer.Cluster.String(), Namespace: "default", Name: "orders"}
+	source := syncengine.Source{Cluster: consumer.Cluster.String(), Namespace: "default", Name: "orders"}
 	waitForCopy(t, providerCluster, source, "engine", "postgres")
 
 	t.Log("deleting the copy is forbidden: the consumer sees why, and the deletion completes once it is allowed")
@@ -122,7 +122,7 @@ func TestBlockedObjectIsRetried(t *testing.T) {
 
 	t.Log("the provider already has an object of its own where the copy would land")
 	db := database("orders", "postgres")
-	namer, err := bsync.NewNamer(nil)
+	namer, err := syncengine.NewNamer(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +148,7 @@ func TestBlockedObjectIsRetried(t *testing.T) {
 	if err := providerCluster.Delete(ctx, blocker); err != nil {
 		t.Fatal(err)
 	}
-	source := bsync.Source{Cluster: consumer.Cluster.String(), Namespace: "default", Name: "orders"}
+	source := syncengine.Source{Cluster: consumer.Cluster.String(), Namespace: "default", Name: "orders"}
 	framework.WaitFor(t, 2*time.Minute, "the copy once the blocker is gone", func(ctx context.Context) (bool, string, error) {
 		found := findCopy(ctx, t, providerCluster, source)
 		if found == nil {

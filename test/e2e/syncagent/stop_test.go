@@ -14,8 +14,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	syncagentv1alpha1 "github.com/bindery-dev/bindery/apis/syncagent/v1alpha1"
-	bsync "github.com/bindery-dev/bindery/pkg/sync"
 	"github.com/bindery-dev/bindery/pkg/syncagent"
+	"github.com/bindery-dev/bindery/pkg/syncengine"
 	"github.com/bindery-dev/bindery/test/framework"
 )
 
@@ -42,10 +42,10 @@ func TestStoppingTheSyncReleasesConsumerObjects(t *testing.T) {
 	framework.Bind(t, consumer, provider.Path, exportName,
 		framework.Claim("", "events", "create", "patch", "update"),
 		framework.Claim("", "namespaces", "create", "get", "list", "watch"))
-	sources := map[string]bsync.Source{}
+	sources := map[string]syncengine.Source{}
 	for _, name := range []string{"orders", "held"} {
 		framework.CreateWhenServed(t, consumer.Client, database(name, "postgres"))
-		sources[name] = bsync.Source{Cluster: consumer.Cluster.String(), Namespace: "default", Name: name}
+		sources[name] = syncengine.Source{Cluster: consumer.Cluster.String(), Namespace: "default", Name: name}
 		waitForCopy(t, providerCluster, sources[name], "engine", "postgres")
 		waitForSyncFinalizer(t, consumer.Client, name, true)
 	}
@@ -54,7 +54,7 @@ func TestStoppingTheSyncReleasesConsumerObjects(t *testing.T) {
 	first.Kill()
 	framework.StartProcess(t, "agent-restarted", agent, args...)
 	framework.CreateWhenServed(t, consumer.Client, database("after-restart", "postgres"))
-	waitForCopy(t, providerCluster, bsync.Source{Cluster: consumer.Cluster.String(), Namespace: "default", Name: "after-restart"}, "engine", "postgres")
+	waitForCopy(t, providerCluster, syncengine.Source{Cluster: consumer.Cluster.String(), Namespace: "default", Name: "after-restart"}, "engine", "postgres")
 	for _, name := range []string{"orders", "held"} {
 		waitForSyncFinalizer(t, consumer.Client, name, true)
 	}
@@ -118,7 +118,7 @@ func TestStoppingTheSyncReleasesConsumerObjects(t *testing.T) {
 		return apierrors.IsNotFound(err), fmt.Sprintf("get: %v", err), nil
 	})
 	waitForSyncFinalizer(t, consumer.Client, "after-restart", false)
-	if findCopy(ctx, t, providerCluster, bsync.Source{Cluster: consumer.Cluster.String(), Namespace: "default", Name: "after-restart"}) == nil {
+	if findCopy(ctx, t, providerCluster, syncengine.Source{Cluster: consumer.Cluster.String(), Namespace: "default", Name: "after-restart"}) == nil {
 		t.Fatal("the copy of after-restart is gone")
 	}
 }
@@ -126,12 +126,12 @@ func TestStoppingTheSyncReleasesConsumerObjects(t *testing.T) {
 // waitForSyncFinalizer waits until the consumer's Database carries the sync finalizer, or not.
 func waitForSyncFinalizer(t *testing.T, c client.Client, name string, want bool) {
 	t.Helper()
-	framework.WaitFor(t, time.Minute, fmt.Sprintf("Database %s with finalizer %s: %v", name, bsync.Finalizer, want), func(ctx context.Context) (bool, string, error) {
+	framework.WaitFor(t, time.Minute, fmt.Sprintf("Database %s with finalizer %s: %v", name, syncengine.Finalizer, want), func(ctx context.Context) (bool, string, error) {
 		obj := database(name, "")
 		if err := c.Get(ctx, client.ObjectKey{Namespace: "default", Name: name}, obj); err != nil {
 			return false, "", err
 		}
-		return slices.Contains(obj.GetFinalizers(), bsync.Finalizer) == want, fmt.Sprintf("finalizers %v", obj.GetFinalizers()), nil
+		return slices.Contains(obj.GetFinalizers(), syncengine.Finalizer) == want, fmt.Sprintf("finalizers %v", obj.GetFinalizers()), nil
 	})
 }
 

@@ -14,8 +14,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	syncagentv1alpha1 "github.com/bindery-dev/bindery/apis/syncagent/v1alpha1"
-	bsync "github.com/bindery-dev/bindery/pkg/sync"
 	"github.com/bindery-dev/bindery/pkg/syncagent"
+	"github.com/bindery-dev/bindery/pkg/syncengine"
 	"github.com/bindery-dev/bindery/test/framework"
 )
 
@@ -48,7 +48,7 @@ func TestSyncRoundTrip(t *testing.T) {
 
 	t.Log("spec flows down into one copy per consumer; status flows back up")
 	for _, consumer := range consumers {
-		source := bsync.Source{Cluster: consumer.Cluster.String(), Namespace: "default", Name: "orders"}
+		source := syncengine.Source{Cluster: consumer.Cluster.String(), Namespace: "default", Name: "orders"}
 		copied := waitForCopy(t, providerCluster, source, "engine", "postgres")
 		copied.Object["status"] = map[string]any{"phase": "Ready"}
 		if err := providerCluster.Status().Update(ctx, copied); err != nil {
@@ -58,7 +58,7 @@ func TestSyncRoundTrip(t *testing.T) {
 	}
 
 	t.Log("a field the provider set survives a consumer update")
-	source := bsync.Source{Cluster: consumers[0].Cluster.String(), Namespace: "default", Name: "orders"}
+	source := syncengine.Source{Cluster: consumers[0].Cluster.String(), Namespace: "default", Name: "orders"}
 	copied := waitForCopy(t, providerCluster, source, "engine", "postgres")
 	if err := unstructured.SetNestedField(copied.Object, "gold", "spec", "tier"); err != nil {
 		t.Fatal(err)
@@ -80,7 +80,7 @@ func TestSyncRoundTrip(t *testing.T) {
 	}
 
 	t.Log("a copy deleted on the provider side by mistake is re-created")
-	lost := bsync.Source{Cluster: consumers[1].Cluster.String(), Namespace: "default", Name: "orders"}
+	lost := syncengine.Source{Cluster: consumers[1].Cluster.String(), Namespace: "default", Name: "orders"}
 	lostCopy := waitForCopy(t, providerCluster, lost, "engine", "postgres")
 	if err := providerCluster.Delete(ctx, lostCopy); err != nil {
 		t.Fatal(err)
@@ -94,7 +94,7 @@ func TestSyncRoundTrip(t *testing.T) {
 	if err := consumers[2].Client.Delete(ctx, database("orders", "")); err != nil {
 		t.Fatal(err)
 	}
-	gone := bsync.Source{Cluster: consumers[2].Cluster.String(), Namespace: "default", Name: "orders"}
+	gone := syncengine.Source{Cluster: consumers[2].Cluster.String(), Namespace: "default", Name: "orders"}
 	framework.WaitFor(t, time.Minute, "the copy and the consumer's object to be gone", func(ctx context.Context) (bool, string, error) {
 		if findCopy(ctx, t, providerCluster, gone) != nil {
 			return false, "copy still there", nil
@@ -145,12 +145,12 @@ func database(name, engine string) *unstructured.Unstructured {
 }
 
 // findCopy returns the provider-side copy of a source object, found by its ownership label.
-func findCopy(ctx context.Context, t *testing.T, c client.Client, source bsync.Source) *unstructured.Unstructured {
+func findCopy(ctx context.Context, t *testing.T, c client.Client, source syncengine.Source) *unstructured.Unstructured {
 	t.Helper()
 	list := &unstructured.UnstructuredList{}
 	list.SetAPIVersion(internalGroup + "/v1beta1")
 	list.SetKind("PostgresClusterList")
-	if err := c.List(ctx, list, client.MatchingLabels{bsync.SourceLabel: source.Hash()}); err != nil {
+	if err := c.List(ctx, list, client.MatchingLabels{syncengine.SourceLabel: source.Hash()}); err != nil {
 		t.Logf("listing copies: %v", err)
 		return nil
 	}
@@ -166,7 +166,7 @@ func findCopy(ctx context.Context, t *testing.T, c client.Client, source bsync.S
 }
 
 // waitForCopy waits until the copy of source exists with spec.<field> = value.
-func waitForCopy(t *testing.T, c client.Client, source bsync.Source, field, value string) *unstructured.Unstructured {
+func waitForCopy(t *testing.T, c client.Client, source syncengine.Source, field, value string) *unstructured.Unstructured {
 	t.Helper()
 	var found *unstructured.Unstructured
 	framework.WaitFor(t, time.Minute, fmt.Sprintf("copy of %s with spec.%s=%s", source, field, value), func(ctx context.Context) (bool, string, error) {

@@ -15,4 +15,4 @@
 // carries the Finalizer while it is synced; when the sync of its kind stops for good, ReleasePatch
 // lets go of it and the copy stays. This file set holds the pure rules and the reconciler that
 // reads and writes clusters through small interfaces.
-package sync
+package syncengine

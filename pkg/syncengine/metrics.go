@@ -1,4 +1,4 @@
-package sync
+package syncengine
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
