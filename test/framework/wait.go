@@ -31,7 +31,11 @@ func WaitFor(t testing.TB, timeout time.Duration, what string, cond Condition) {
 	var lastErr error
 	err := wait.PollUntilContextTimeout(Context(t), 100*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
 		done, detail, err := cond(ctx)
-		lastDetail, lastErr = detail, err
+		// A poll cut short by the deadline says nothing new: keep what the last one saw.
+		if err == nil || detail != "" {
+			lastDetail = detail
+		}
+		lastErr = err
 		return err == nil && done, nil
 	})
 	if err != nil {
