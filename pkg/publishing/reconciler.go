@@ -9,7 +9,6 @@ import (
 
 	apisv1alpha1 "github.com/kcp-dev/sdk/apis/apis/v1alpha1"
 	apisv1alpha2 "github.com/kcp-dev/sdk/apis/apis/v1alpha2"
-	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -351,56 +350,46 @@ func (r *Reconciler) report(ctx context.Context, pr *syncagentv1alpha1.Published
 		status.ResourceSchemaName = export.served
 	}
 
-	published := metav1.Condition{Type: syncagentv1alpha1.ConditionSchemaPublished, ObservedGeneration: pr.Generation}
-	switch {
-	case result.reason != "" || export.conflict != "":
-		published.Status, published.Reason, published.Message = metav1.ConditionFalse, result.reason, result.message
-		if result.reason == "" {
-			published.Reason, published.Message = ReasonExportConflict, export.conflict
-		}
-		if status.ResourceSchemaName != "" {
-			published.Message += fmt.Sprintf("; the last published schema %s stays in the APIExport", status.ResourceSchemaName)
-		}
-	case exportErr != nil:
-		published.Status, published.Reason, published.Message = metav1.ConditionFalse, ReasonExportUpdateFailed, exportErr.Error()
-	default:
-		published.Status, published.Reason = metav1.ConditionTrue, ReasonPublished
-		published.Message = fmt.Sprintf("APIResourceSchema %s is in APIExport %s", status.ResourceSchemaName, r.ExportName)
-	}
-	ready := published
-	ready.Type = syncagentv1alpha1.ConditionReady
-
-	previous := meta.FindStatusCondition(pr.Status.Conditions, syncagentv1alpha1.ConditionReady)
-	meta.SetStatusCondition(&status.Conditions, published)
-	meta.SetStatusCondition(&status.Conditions, ready)
+	meta.SetStatusCondition(&status.Conditions, r.publishedCondition(pr.Generation, status.ResourceSchemaName, result, export, exportErr))
 	if !SynchronizationEnabled(pr.Spec) {
 		meta.SetStatusCondition(&status.Conditions, metav1.Condition{
 			Type: syncagentv1alpha1.ConditionSynced, Status: metav1.ConditionTrue, ObservedGeneration: pr.Generation,
 			Reason: ReasonSynchronizationDisabled, Message: "spec.synchronization.enabled is false: only the schema is published",
 		})
 	}
+	previous, ready := SetReady(status, pr.Generation)
 	if equality.Semantic.DeepEqual(&pr.Status, status) {
 		return nil
 	}
-	// The optimistic lock keeps the Synced condition, which the sync controller writes.
+	// The optimistic lock keeps the Synced condition, which the sync controller writes, and so
+	// Ready is computed from the Synced condition that is stored.
 	patch := client.MergeFromWithOptions(pr.DeepCopy(), client.MergeFromWithOptimisticLock{})
 	pr.Status = *status
 	if err := r.Provider.Status().Patch(ctx, pr, patch); err != nil {
 		return fmt.Errorf("updating status of PublishedResource %s: %w", pr.Name, err)
 	}
-	if previous == nil || previous.Status != ready.Status || previous.Reason != ready.Reason || previous.Message != ready.Message {
-		r.event(pr, ready)
-	}
+	ReadyEvent(r.Recorder, pr, previous, ready)
 	return nil
 }
 
-func (r *Reconciler) event(pr *syncagentv1alpha1.PublishedResource, ready metav1.Condition) {
-	if r.Recorder == nil {
-		return
+// publishedCondition is the SchemaPublished condition for the outcome of a reconcile; schema is
+// what status.resourceSchemaName records.
+func (r *Reconciler) publishedCondition(generation int64, schema string, result outcome, export exportOutcome, exportErr error) metav1.Condition {
+	published := metav1.Condition{Type: syncagentv1alpha1.ConditionSchemaPublished, ObservedGeneration: generation}
+	switch {
+	case result.reason != "" || export.conflict != "":
+		published.Status, published.Reason, published.Message = metav1.ConditionFalse, result.reason, result.message
+		if result.reason == "" {
+			published.Reason, published.Message = ReasonExportConflict, export.conflict
+		}
+		if schema != "" {
+			published.Message += fmt.Sprintf("; the last published schema %s stays in the APIExport", schema)
+		}
+	case exportErr != nil:
+		published.Status, published.Reason, published.Message = metav1.ConditionFalse, ReasonExportUpdateFailed, exportErr.Error()
+	default:
+		published.Status, published.Reason = metav1.ConditionTrue, ReasonPublished
+		published.Message = fmt.Sprintf("APIResourceSchema %s is in APIExport %s", schema, r.ExportName)
 	}
-	if ready.Status == metav1.ConditionTrue {
-		r.Recorder.Event(pr, corev1.EventTypeNormal, "SchemaPublished", ready.Message)
-		return
-	}
-	r.Recorder.Event(pr, corev1.EventTypeWarning, ready.Reason, ready.Message)
+	return published
 }

@@ -35,7 +35,8 @@ import (
 // Reasons of the Synced condition.
 const (
 	ReasonSyncRunning          = "SyncRunning"
-	ReasonWaitingForSchema     = "WaitingForSchema"
+	ReasonWaitingForSchema     = publishing.ReasonWaitingForSchema
+	ReasonSyncStarting         = publishing.ReasonSyncStarting
 	ReasonSyncConfigInvalid    = "SyncConfigInvalid"
 	ReasonSyncControllerFailed = "SyncControllerFailed"
 )
@@ -111,7 +112,7 @@ func (c *syncController) Reconcile(ctx context.Context, req reconcile.Request) (
 	switch unit.state {
 	case unitStarting:
 		// The condition changes once the controller runs or fails; the unit reports either.
-		return reconcile.Result{RequeueAfter: startingRecheck}, nil
+		return reconcile.Result{RequeueAfter: startingRecheck}, c.reportStarting(ctx, pr, cfg)
 	case unitFailed:
 		return reconcile.Result{RequeueAfter: unit.retryIn}, c.setSynced(ctx, pr, metav1.ConditionFalse, ReasonSyncControllerFailed,
 			fmt.Sprintf("the sync controller failed: %v; the agent starts it again with backoff", unit.err))
@@ -330,15 +331,34 @@ func (c *syncController) forCRD(ctx context.Context, obj client.Object) []reconc
 	return requests
 }
 
-// setSynced writes the Synced condition with an optimistic lock, so that it never overwrites
-// conditions the publishing controller wrote meanwhile.
+// reportStarting says that the sync controller is starting, in place of a Synced condition that
+// still waits for the schema (or is missing). Any other condition stays until the controller runs
+// or fails: a restart after a failure, or a replacement after an edit, must not make Synced and
+// Ready flap on the way.
+func (c *syncController) reportStarting(ctx context.Context, pr *syncagentv1alpha1.PublishedResource, cfg unitConfig) error {
+	if synced := meta.FindStatusCondition(pr.Status.Conditions, syncagentv1alpha1.ConditionSynced); synced != nil && synced.Reason != ReasonWaitingForSchema {
+		return nil
+	}
+	return c.setSynced(ctx, pr, metav1.ConditionFalse, ReasonSyncStarting,
+		fmt.Sprintf("the sync controller for %s is starting: it waits for the provider cluster's caches",
+			publishing.GroupKind(cfg.Kinds.Source.Kind, cfg.Kinds.Source.Group)))
+}
+
+// setSynced writes the Synced condition, and Ready recomputed from it and SchemaPublished, with
+// an optimistic lock, so that it never overwrites conditions the publishing controller wrote
+// meanwhile (and so that Ready never follows a stale SchemaPublished).
 func (c *syncController) setSynced(ctx context.Context, pr *syncagentv1alpha1.PublishedResource, status metav1.ConditionStatus, reason, message string) error {
 	before := pr.DeepCopy()
 	meta.SetStatusCondition(&pr.Status.Conditions, metav1.Condition{
 		Type: syncagentv1alpha1.ConditionSynced, Status: status, Reason: reason, Message: message, ObservedGeneration: pr.Generation,
 	})
+	previous, ready := publishing.SetReady(&pr.Status, pr.Generation)
 	if equality.Semantic.DeepEqual(before.Status, pr.Status) {
 		return nil
 	}
-	return c.provider.Status().Patch(ctx, pr, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
+	if err := c.provider.Status().Patch(ctx, pr, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
+		return err
+	}
+	publishing.ReadyEvent(c.recorder, pr, previous, ready)
+	return nil
 }

@@ -14,7 +14,8 @@ import (
 // +kubebuilder:printcolumn:name="Source",type=string,JSONPath=`.status.source`,description="The published CRD as kind.group"
 // +kubebuilder:printcolumn:name="Published As",type=string,JSONPath=`.status.projected`,description="What consumers see, as kind.group"
 // +kubebuilder:printcolumn:name="Schema",type=string,JSONPath=`.status.resourceSchemaName`,priority=1
-// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Synced",type=string,JSONPath=`.status.conditions[?(@.type=="Synced")].status`,description="Whether the object sync runs (True also when it is disabled)"
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`,description="Published and synced"
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type PublishedResource struct {
@@ -358,8 +359,9 @@ type PublishedResourceStatus struct {
 	// +optional
 	ResourceSchemaName string `json:"resourceSchemaName,omitempty"`
 
-	// Conditions: Ready summarises; SchemaPublished says whether the schema is in the APIExport;
-	// Synced says whether the object sync runs.
+	// Conditions: SchemaPublished says whether the schema is in the APIExport; Synced says
+	// whether the object sync runs; Ready is True when both are, else it has the reason of the
+	// first that is not.
 	// +optional
 	// +listType=map
 	// +listMapKey=type

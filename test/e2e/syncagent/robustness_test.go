@@ -30,9 +30,10 @@ const agentServiceAccount = "system:serviceaccount:bindery-system:bindery-syncag
 
 // TestSyncControllerFailureIsReportedAndRetried runs the agent with the RBAC of
 // deploy/syncagent/rbac.yaml, without the rule for the published CRD: the sync controller cannot
-// start, and the PublishedResource says so. Once the rule is added, the agent starts the
-// controller again on its own and objects sync. The rule first lacks "delete", so deleting a
-// consumer object reports the failure to delete the copy as an event, until the verb is granted.
+// start, and the PublishedResource says so (Synced and Ready False, and an event), although its
+// schema is published. Once the rule is added, the agent starts the controller again on its own,
+// Ready turns True and objects sync. The rule first lacks "delete", so deleting a consumer object
+// reports the failure to delete the copy as an event, until the verb is granted.
 func TestSyncControllerFailureIsReportedAndRetried(t *testing.T) {
 	t.Parallel()
 	ctx := framework.Context(t)
@@ -53,6 +54,8 @@ func TestSyncControllerFailureIsReportedAndRetried(t *testing.T) {
 	if !isTrue(get(t, providerCluster, "databases"), syncagentv1alpha1.ConditionSchemaPublished) {
 		t.Fatal("publishing must not depend on the sync controller")
 	}
+	// Ready tells the truth: the schema is published, but nothing syncs.
+	waitForCondition(t, providerCluster, "databases", syncagentv1alpha1.ConditionReady, metav1.ConditionFalse, "SyncControllerFailed", "forbidden")
 
 	t.Log("granting the rule for the published CRD (without delete) lets the agent start the controller again")
 	role := &rbacv1.ClusterRole{
@@ -73,6 +76,8 @@ func TestSyncControllerFailureIsReportedAndRetried(t *testing.T) {
 		}
 	}
 	waitForCondition(t, providerCluster, "databases", syncagentv1alpha1.ConditionSynced, metav1.ConditionTrue, "SyncRunning", "")
+	waitForCondition(t, providerCluster, "databases", syncagentv1alpha1.ConditionReady, metav1.ConditionTrue, "Published", "are synced")
+	waitForPREvent(t, providerCluster, "databases", "SyncControllerFailed", "forbidden")
 
 	consumer := framework.NewWorkspace(t, "consumer")
 	framework.Bind(t, consumer, provider.Path, exportName,
