@@ -102,6 +102,9 @@ func (r *Reconciler) publishSchema(ctx context.Context, pr *syncagentv1alpha1.Pu
 	if errs := ValidateSpec(pr.Spec); len(errs) > 0 {
 		return outcome{reason: ReasonInvalidSpec, message: errs.ToAggregate().Error()}
 	}
+	if errs := ValidateClaims(pr.Spec); len(errs) > 0 {
+		return outcome{reason: ReasonInvalidClaim, message: errs.ToAggregate().Error()}
+	}
 	crd, err := FindCRD(ctx, r.Provider, pr.Spec.Resource)
 	if errors.Is(err, ErrNoCRD) {
 		// Not retried: the CRD watch brings the PublishedResource back when the CRD appears.
@@ -151,6 +154,9 @@ type exportOutcome struct {
 	served string
 	// conflict says why the PublishedResource's schema was left out; empty if it was not.
 	conflict string
+	// claimConflict says which of its claims kcp would refuse next to another claim, if that is
+	// why it was left out.
+	claimConflict string
 }
 
 // syncExport merges the schemas and claims of all the agent's PublishedResources into the
@@ -188,6 +194,10 @@ func (r *Reconciler) syncExport(ctx context.Context, current *syncagentv1alpha1.
 			candidates = append(candidates, c)
 		}
 	}
+	// A claim kcp would refuse next to another one fails the whole update: its PublishedResource
+	// is left out instead.
+	clashes := ClaimClashes(export.Spec.PermissionClaims, previousClaims(export, r.AgentName), withCandidates(prs, candidates))
+	candidates = slices.DeleteFunc(candidates, func(c Candidate) bool { return clashes[c.PublishedResource] != nil })
 	schemas, conflicts, err := ResolveSchemas(export.Spec.Resources, owned, candidates)
 	if err != nil {
 		return exportOutcome{}, err
@@ -195,7 +205,9 @@ func (r *Reconciler) syncExport(ctx context.Context, current *syncagentv1alpha1.
 	// A PublishedResource that is not listed yet (a stale cache) keeps its recorded schema.
 	out := exportOutcome{resolved: current == nil || slices.ContainsFunc(prs, func(pr syncagentv1alpha1.PublishedResource) bool { return pr.Name == current.Name })}
 	if current != nil {
-		if c, ok := conflicts[current.Name]; ok {
+		if clash := clashes[current.Name]; clash != nil {
+			out.claimConflict = clash.Error()
+		} else if c, ok := conflicts[current.Name]; ok {
 			out.conflict = r.conflictMessage(ctx, c)
 		} else if i := slices.IndexFunc(candidates, func(c Candidate) bool { return c.PublishedResource == current.Name }); i >= 0 {
 			out.served = candidates[i].Schema
@@ -203,6 +215,13 @@ func (r *Reconciler) syncExport(ctx context.Context, current *syncagentv1alpha1.
 	}
 	claims := DesiredClaims(Serving(prs, candidates, conflicts))
 	return out, r.applyExport(ctx, export, exists, owned, DesiredExport{Schemas: schemas, Claims: claims})
+}
+
+// withCandidates keeps the PublishedResources that have a candidate schema for the export.
+func withCandidates(prs []syncagentv1alpha1.PublishedResource, candidates []Candidate) []syncagentv1alpha1.PublishedResource {
+	return slices.DeleteFunc(slices.Clone(prs), func(pr syncagentv1alpha1.PublishedResource) bool {
+		return !slices.ContainsFunc(candidates, func(c Candidate) bool { return c.PublishedResource == pr.Name })
+	})
 }
 
 // Serving keeps the PublishedResources whose schema the export serves: consumers are asked to
@@ -284,7 +303,7 @@ func (r *Reconciler) applyExport(ctx context.Context, export *apisv1alpha2.APIEx
 }
 
 // DesiredClaims are the permission claims the PublishedResources need: events and namespaces for
-// the object sync, and every related resource.
+// the object sync, and every related resource whose claim kcp accepts (validRelatedClaims).
 func DesiredClaims(prs []syncagentv1alpha1.PublishedResource) []apisv1alpha2.PermissionClaim {
 	var claims []apisv1alpha2.PermissionClaim
 	syncing := false
@@ -293,20 +312,12 @@ func DesiredClaims(prs []syncagentv1alpha1.PublishedResource) []apisv1alpha2.Per
 			continue
 		}
 		syncing = true
-		for _, rel := range pr.Spec.Related {
-			consumer := RelatedConsumerResource(rel)
-			claims = append(claims, apisv1alpha2.PermissionClaim{
-				GroupResource: apisv1alpha2.GroupResource{Group: consumer.Group, Resource: consumer.Resource},
-				IdentityHash:  rel.IdentityHash,
-				Verbs:         []string{"create", "delete", "get", "list", "patch", "update", "watch"},
-			})
+		for _, rc := range validRelatedClaims(pr.Spec) {
+			claims = append(claims, rc.claim)
 		}
 	}
 	if syncing {
-		claims = append(claims,
-			apisv1alpha2.PermissionClaim{GroupResource: apisv1alpha2.GroupResource{Resource: "events"}, Verbs: []string{"create", "patch", "update"}},
-			apisv1alpha2.PermissionClaim{GroupResource: apisv1alpha2.GroupResource{Resource: "namespaces"}, Verbs: []string{"create", "get", "list", "watch"}},
-		)
+		claims = append(claims, syncClaims...)
 	}
 	return claims
 }
@@ -377,9 +388,13 @@ func (r *Reconciler) report(ctx context.Context, pr *syncagentv1alpha1.Published
 func (r *Reconciler) publishedCondition(generation int64, schema string, result outcome, export exportOutcome, exportErr error) metav1.Condition {
 	published := metav1.Condition{Type: syncagentv1alpha1.ConditionSchemaPublished, ObservedGeneration: generation}
 	switch {
-	case result.reason != "" || export.conflict != "":
+	case result.reason != "" || export.conflict != "" || export.claimConflict != "":
 		published.Status, published.Reason, published.Message = metav1.ConditionFalse, result.reason, result.message
-		if result.reason == "" {
+		switch {
+		case result.reason != "":
+		case export.claimConflict != "":
+			published.Reason, published.Message = ReasonInvalidClaim, export.claimConflict
+		default:
 			published.Reason, published.Message = ReasonExportConflict, export.conflict
 		}
 		if schema != "" {

@@ -21,6 +21,9 @@ func TestRelatedConsumerResource(t *testing.T) {
 	}
 }
 
+// testHash has the shape of an APIExport's identity hash.
+const testHash = "3f6b0c1ad29e4c7b8a5d6e7f0a1b2c3d4e5f60718293a4b5c6d7e8f901234567"
+
 // TestClaimsUseTheKCPSideName: the claim for a renamed related resource names it as kcp serves it,
 // with the identity hash of the export that serves it.
 func TestClaimsUseTheKCPSideName(t *testing.T) {
@@ -29,7 +32,7 @@ func TestClaimsUseTheKCPSideName(t *testing.T) {
 			Identifier: "cert", Origin: syncagentv1alpha1.OriginConsumer,
 			Group: "internal.certs.example.com", Version: "v1", Resource: "tlscertificates",
 			Projection:   &syncagentv1alpha1.RelatedProjection{Group: "certs.example.com", Resource: "certificates"},
-			IdentityHash: "abc123",
+			IdentityHash: testHash,
 		}},
 	}}
 	var found bool
@@ -37,7 +40,7 @@ func TestClaimsUseTheKCPSideName(t *testing.T) {
 		if c.Resource == "tlscertificates" || c.Group == "internal.certs.example.com" {
 			t.Errorf("claim %v names the provider side", c)
 		}
-		if c.Group == "certs.example.com" && c.Resource == "certificates" && c.IdentityHash == "abc123" {
+		if c.Group == "certs.example.com" && c.Resource == "certificates" && c.IdentityHash == testHash {
 			found = true
 		}
 	}

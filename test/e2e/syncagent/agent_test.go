@@ -59,3 +59,12 @@ func agentProcessArgs(t *testing.T, provider *framework.Workspace, kube *servers
 		"--leader-elect=false", "--metrics-bind-address", "0", "--health-probe-bind-address", "0",
 	}
 }
+
+// bindForSync binds the provider's export in consumer, accepting the claims every synced export
+// has (events and namespaces).
+func bindForSync(t *testing.T, consumer, provider *framework.Workspace) {
+	t.Helper()
+	framework.Bind(t, consumer, provider.Path, exportName,
+		framework.Claim("", "events", "create", "patch", "update"),
+		framework.Claim("", "namespaces", "create", "get", "list", "watch"))
+}
