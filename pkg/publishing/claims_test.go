@@ -118,7 +118,9 @@ func prWith(name string, created time.Time, rel ...syncagentv1alpha1.RelatedReso
 
 func TestClaimClashes(t *testing.T) {
 	now := time.Now()
-	certs := func(hash string) syncagentv1alpha1.RelatedResource { return related("certs.example.com", "certificates", hash) }
+	certs := func(hash string) syncagentv1alpha1.RelatedResource {
+		return related("certs.example.com", "certificates", hash)
+	}
 	older, newer := prWith("older", now.Add(-time.Hour), certs(testHash)), prWith("newer", now, related("", "secrets", ""), certs(otherHash))
 	inExport := func(hash string) apisv1alpha2.PermissionClaim {
 		return apisv1alpha2.PermissionClaim{GroupResource: apisv1alpha2.GroupResource{Group: "certs.example.com", Resource: "certificates"}, IdentityHash: hash, Verbs: claimVerbs}
