@@ -36,8 +36,11 @@ type Cluster struct {
 	client     client.Client
 	reader     client.Reader
 
-	recordersOnce sync.Once
-	recorders     *recorders
+	// recordersMu guards recorders and stopped: a controller may ask for a recorder for the
+	// first time while the cluster is being disengaged.
+	recordersMu sync.Mutex
+	recorders   *recorders
+	stopped     bool
 }
 
 var _ cluster.Cluster = &Cluster{}
@@ -106,6 +109,9 @@ func (c *Cluster) GetEventRecorder(name string) events.EventRecorder {
 // keep running for the other clusters.
 func (c *Cluster) Start(ctx context.Context) error {
 	<-ctx.Done()
+	c.recordersMu.Lock()
+	defer c.recordersMu.Unlock()
+	c.stopped = true
 	if c.recorders != nil {
 		c.recorders.stop()
 	}
@@ -119,23 +125,34 @@ type recorders struct {
 	cancel  context.CancelFunc
 }
 
+// eventRecorders returns the cluster's broadcasters, creating them on first use. Once the cluster
+// is stopped, new ones are shut down at once (their events are dropped), so none outlives it.
 func (c *Cluster) eventRecorders() *recorders {
-	c.recordersOnce.Do(func() {
-		r := &recorders{legacy: record.NewBroadcaster()}
-		ctx, cancel := context.WithCancel(context.Background())
-		r.cancel = cancel
-		// The same config already built the cluster's clients, so this cannot fail in practice;
-		// if it does, events are dropped rather than failing the controller.
-		if clientset, err := kubernetes.NewForConfigAndClient(c.config, c.GetHTTPClient()); err == nil {
-			r.legacy.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: clientset.CoreV1().Events("")})
-			r.current = events.NewBroadcaster(&events.EventSinkImpl{Interface: clientset.EventsV1()})
-			_ = r.current.StartRecordingToSinkWithContext(ctx)
-		} else {
-			r.current = events.NewBroadcaster(nil)
+	c.recordersMu.Lock()
+	defer c.recordersMu.Unlock()
+	if c.recorders == nil {
+		c.recorders = c.newRecorders()
+		if c.stopped {
+			c.recorders.stop()
 		}
-		c.recorders = r
-	})
+	}
 	return c.recorders
+}
+
+func (c *Cluster) newRecorders() *recorders {
+	r := &recorders{legacy: record.NewBroadcaster()}
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	// The same config already built the cluster's clients, so this cannot fail in practice;
+	// if it does, events are dropped rather than failing the controller.
+	if clientset, err := kubernetes.NewForConfigAndClient(c.config, c.GetHTTPClient()); err == nil {
+		r.legacy.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: clientset.CoreV1().Events("")})
+		r.current = events.NewBroadcaster(&events.EventSinkImpl{Interface: clientset.EventsV1()})
+		_ = r.current.StartRecordingToSinkWithContext(ctx)
+	} else {
+		r.current = events.NewBroadcaster(nil)
+	}
+	return r
 }
 
 func (r *recorders) stop() {
