@@ -180,7 +180,7 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	syncing := &syncController{
-		provider: mgr.GetClient(), mapper: mgr.GetRESTMapper(), units: units, sources: clusterSources{mgr: mcmgr, events: opts.ConsumerEvents},
+		provider: mgr.GetClient(), mapper: mgr.GetRESTMapper(), units: units, sources: syncengine.ManagerSources(mcmgr, "bindery-syncagent", opts.ConsumerEvents.Recorder),
 		agent: opts.AgentName, selector: opts.Selector,
 		release: &releaser{
 			kcp: kcpClient, config: opts.KCPConfig, sliceName: opts.EndpointSliceName, scheme: scheme, pageSize: releasePageSize,

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -149,6 +150,12 @@ func (c *syncController) stopForGood(ctx context.Context, pr *syncagentv1alpha1.
 	}
 	ctx, cancel := context.WithTimeout(ctx, releaseTimeout)
 	defer cancel()
+	// Copies first: once a consumer object is let go of, its deletion no longer waits for the
+	// agent, and a copy not yet marked released would be deleted by a later sync of the kind.
+	if err := c.markCopiesReleased(ctx, pr, kinds, ran); err != nil {
+		c.recorder.Event(pr, corev1.EventTypeWarning, EventReleaseFailed, err.Error()+"; the agent retries")
+		return err
+	}
 	result, err := c.release.release(ctx, kind)
 	why := "synchronization is disabled"
 	if !pr.DeletionTimestamp.IsZero() {
@@ -167,6 +174,33 @@ func (c *syncController) stopForGood(ctx context.Context, pr *syncagentv1alpha1.
 		"%s: the agent released %d consumer objects of %s in %d workspaces from the finalizer %s; their copies stay in the provider cluster (label %s=%s)",
 		why, result.objects, kind.Kind, len(result.workspaces), syncengine.Finalizer, syncengine.AgentLabel, c.agent))
 	return c.removeFinalizer(ctx, pr)
+}
+
+// markCopiesReleased marks the provider-side copies of a PublishedResource's objects released
+// (syncengine.MarkReleased), so that no later sync of the kind deletes them once their consumer
+// objects are gone. kinds are the unit's when it ran in this process; otherwise they are read
+// from the CRD (without it there are no copies).
+func (c *syncController) markCopiesReleased(ctx context.Context, pr *syncagentv1alpha1.PublishedResource, kinds syncengine.Kinds, ran bool) error {
+	source, destination := kinds.Source.GroupKind(), kinds.Destination
+	if !ran {
+		crd, err := publishing.FindCRD(ctx, c.provider, pr.Spec.Resource)
+		if errors.Is(err, publishing.ErrNoCRD) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("finding the copies to release: %w", err)
+		}
+		found, err := publishing.KindsFor(crd, pr.Spec)
+		if err != nil {
+			return fmt.Errorf("finding the copies to release: %w", err)
+		}
+		source, destination = found.Consumer.GroupKind(), found.Provider
+	}
+	marked, err := syncengine.MarkReleased(ctx, c.provider, c.agent, source, destination)
+	if err != nil {
+		return fmt.Errorf("marking the provider's copies released (%d so far): %w", marked, err)
+	}
+	return nil
 }
 
 // releaseTimeout bounds one attempt to release the consumers' objects of a kind.
@@ -203,7 +237,11 @@ func (c *syncController) unitConfig(ctx context.Context, pr *syncagentv1alpha1.P
 	if err != nil {
 		return unitConfig{}, err
 	}
-	namer, err := syncengine.NewNamer(pr.Spec.Naming)
+	naming := syncengine.Naming{Field: field.NewPath("spec", "naming")}
+	if n := pr.Spec.Naming; n != nil {
+		naming.Namespace, naming.Name = n.Namespace, n.Name
+	}
+	namer, err := syncengine.NewNamer(naming)
 	if err != nil {
 		return unitConfig{}, err
 	}
@@ -260,6 +298,7 @@ func (c *syncController) compileRelated(rel syncagentv1alpha1.RelatedResource) (
 		Identifier: rel.Identifier, Origin: syncengine.FromDestination,
 		SourceGVK: consumerGVK, DestinationGVK: providerGVK, SourceResource: consumerGVR,
 		SyncStatus: rel.SyncStatus,
+		Watch:      rel.Watch == nil || *rel.Watch,
 		Cleanup:    rel.Cleanup == nil || *rel.Cleanup,
 	}
 	if rel.Origin == syncagentv1alpha1.OriginConsumer {

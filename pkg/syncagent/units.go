@@ -5,33 +5,19 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"time"
 
 	"github.com/go-logr/logr"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/tools/record"
-	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/cluster"
-	"sigs.k8s.io/controller-runtime/pkg/event"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
-	"sigs.k8s.io/controller-runtime/pkg/source"
 	mccontroller "sigs.k8s.io/multicluster-runtime/pkg/controller"
-	mchandler "sigs.k8s.io/multicluster-runtime/pkg/handler"
 	mcmanager "sigs.k8s.io/multicluster-runtime/pkg/manager"
 	"sigs.k8s.io/multicluster-runtime/pkg/multicluster"
-	mcreconcile "sigs.k8s.io/multicluster-runtime/pkg/reconcile"
-	mcsource "sigs.k8s.io/multicluster-runtime/pkg/source"
 
-	syncagentv1alpha1 "github.com/bindery-dev/bindery/apis/syncagent/v1alpha1"
 	"github.com/bindery-dev/bindery/pkg/syncengine"
 )
 
@@ -179,9 +165,17 @@ func (s *syncUnits) Engage(ctx context.Context, name multicluster.ClusterName, c
 
 // engage engages a unit with a cluster for as long as both live.
 func engage(u *unit, name multicluster.ClusterName, clusterCtx context.Context, cl cluster.Cluster) error {
-	ctx, cancel := context.WithCancel(u.ctx)
-	context.AfterFunc(clusterCtx, cancel)
-	return u.controller.Engage(ctx, name, cl)
+	return u.controller.Engage(engagementContext(u.ctx, clusterCtx), name, cl)
+}
+
+// engagementContext returns a context that ends when the unit or the cluster does. Its hook on the
+// cluster's context is released when it ends, so that replacing units (every edit of a
+// PublishedResource) does not pile hooks up on clusters that stay engaged.
+func engagementContext(unitCtx, clusterCtx context.Context) context.Context {
+	ctx, cancel := context.WithCancel(unitCtx)
+	stop := context.AfterFunc(clusterCtx, cancel)
+	context.AfterFunc(ctx, func() { stop() })
+	return ctx
 }
 
 // unitConfig is everything a unit is built from; its hash decides whether a unit must be replaced.
@@ -190,20 +184,6 @@ type unitConfig struct {
 	Kinds      syncengine.Kinds
 	Reconciler *syncengine.Reconciler `json:"-"`
 	Spec       any
-}
-
-// watchesRelated reports whether spec.related[].watch is on (the default) for an entry.
-func (c unitConfig) watchesRelated(identifier string) bool {
-	spec, ok := c.Spec.(syncagentv1alpha1.PublishedResourceSpec)
-	if !ok {
-		return true
-	}
-	for _, rel := range spec.Related {
-		if rel.Identifier == identifier {
-			return rel.Watch == nil || *rel.Watch
-		}
-	}
-	return true
 }
 
 func (c unitConfig) fingerprint() string {
@@ -353,301 +333,30 @@ func (s *syncUnits) stop(name string) (syncengine.Kinds, bool) {
 	return u.kinds, true
 }
 
-// Backoff between the attempts to sync an object that is blocked (syncengine.ErrBlocked): doubling
-// from the base, capped, so that removing what blocks it lets the sync proceed on its own.
-const (
-	blockedRetryBase = time.Second
-	blockedRetryMax  = 5 * time.Minute
-)
-
-// newUnit builds the controller of one PublishedResource, without starting it: it watches the
-// consumer kind in every engaged cluster and the provider-side copies, which lead back to their
-// source. Callers hold s.mu.
+// newUnit builds the sync controller of one PublishedResource, without starting it. Callers hold
+// s.mu.
 func (s *syncUnits) newUnit(cfg unitConfig, fingerprint string) (*unit, error) {
-	r := cfg.Reconciler
-	blocked := workqueue.NewTypedItemExponentialFailureRateLimiter[mcreconcile.Request](blockedRetryBase, blockedRetryMax)
 	name := "sync-" + cfg.Reconciler.Agent + "-" + cfg.Name
-	log := s.log.WithValues("controller", name, "publishedResource", cfg.Name)
-	ctrl, err := mccontroller.NewUnmanaged(name, s.mgr, mccontroller.Options{
-		// Errors of the unit's reconciles go to the agent's log, with the object they are about.
-		Logger: log,
-		LogConstructor: func(req *mcreconcile.Request) logr.Logger {
-			if req == nil {
-				return log
-			}
-			return log.WithValues("cluster", req.ClusterName, "namespace", req.Namespace, "name", req.Name)
-		},
-		// Reads through a cache wait for its informer to sync; one whose list keeps failing (a
-		// claim the consumer did not accept, a missing RBAC rule) would hold a worker for ever.
-		ReconciliationTimeout: s.reconcileTimeout,
-		Reconciler: reconcile.TypedFunc[mcreconcile.Request](func(ctx context.Context, req mcreconcile.Request) (reconcile.Result, error) {
-			after, err := r.Reconcile(ctx, req.ClusterName.String(), req.NamespacedName)
-			if errors.Is(err, syncengine.ErrBlocked) {
-				// The consumer was told by an event; nothing announces that the cause is gone.
-				return reconcile.Result{RequeueAfter: blocked.When(req)}, nil
-			}
-			if err == nil {
-				blocked.Forget(req)
-			}
-			return reconcile.Result{RequeueAfter: after}, err
-		}),
-		MaxConcurrentReconciles: syncWorkers,
-		SkipNameValidation:      ptrTo(true),
+	ctrl, err := syncengine.NewController(s.mgr, cfg.Reconciler, syncengine.ControllerOptions{
+		Name:             name,
+		Logger:           s.log.WithValues("controller", name, "publishedResource", cfg.Name),
+		DestinationCache: s.mgr.GetLocalManager().GetCache(),
+		ReconcileTimeout: s.reconcileTimeout,
+		Workers:          syncWorkers,
 	})
 	if err != nil {
 		return nil, err
 	}
-	consumerObj := &unstructured.Unstructured{}
-	consumerObj.SetGroupVersionKind(cfg.Kinds.Source)
-	if err := ctrl.MultiClusterWatch(mcsource.TypedKind(consumerObj, mchandler.TypedEnqueueRequestForObject[*unstructured.Unstructured]())); err != nil {
-		return nil, err
-	}
-	copyObj := &unstructured.Unstructured{}
-	copyObj.SetGroupVersionKind(cfg.Kinds.Destination)
-	agent := r.Agent
-	if err := ctrl.Watch(source.TypedKind(s.mgr.GetLocalManager().GetCache(), copyObj,
-		handler.TypedEnqueueRequestsFromMapFunc(func(_ context.Context, c *unstructured.Unstructured) []mcreconcile.Request {
-			owner, ok := syncengine.OwnerOf(c)
-			if !ok || owner.Agent != agent {
-				return nil
-			}
-			return []mcreconcile.Request{{
-				ClusterName: multicluster.ClusterName(owner.Source.Cluster),
-				Request:     reconcile.Request{NamespacedName: client.ObjectKey{Namespace: owner.Source.Namespace, Name: owner.Source.Name}},
-			}}
-		}))); err != nil {
-		return nil, err
-	}
-	if sel := cfg.Reconciler.NamespaceSelector; sel != nil {
-		if err := ctrl.MultiClusterWatch(s.namespaceLabels(cfg.Kinds.Source, sel)); err != nil {
-			return nil, err
-		}
-	}
-	// Related objects are read (origin provider) or checked before they are written (origin
-	// consumer) through the provider cluster's cache.
-	cached := []schema.GroupVersionKind{cfg.Kinds.Destination}
-	for _, rel := range cfg.Reconciler.Related {
-		if !slices.Contains(cached, rel.DestinationGVK) {
-			cached = append(cached, rel.DestinationGVK)
-		}
-		if !cfg.watchesRelated(rel.Identifier) {
-			continue
-		}
-		if err := s.watchRelated(ctrl, cfg, rel); err != nil {
-			return nil, err
-		}
-	}
-	for _, rel := range cfg.Reconciler.Related {
-		if rel.SyncStatus {
-			if err := s.watchRelatedCopies(ctrl, cfg, rel); err != nil {
-				return nil, err
-			}
-		}
-	}
 	ctx, cancel := context.WithCancel(s.runCtx)
-	return &unit{fingerprint: fingerprint, controller: ctrl, cancel: cancel, ctx: ctx, cached: cached, kinds: cfg.Kinds, done: make(chan struct{})}, nil
-}
-
-// namespaceLabels watches the Namespaces of every consumer workspace for a unit with a namespace
-// filter (spec.filter.namespace): when a namespace's labels change so that the filter's verdict on
-// it changes, the unit's objects in that namespace, listed from the workspace's cache, are synced
-// (now selected) or released (no longer selected).
-func (s *syncUnits) namespaceLabels(kind schema.GroupVersionKind, sel labels.Selector) mcsource.TypedSource[client.Object, mcreconcile.Request] {
-	return mcsource.TypedKind(&corev1.Namespace{}, mchandler.TypedEventHandlerFunc[*corev1.Namespace, mcreconcile.Request](
-		func(name multicluster.ClusterName, cl cluster.Cluster) handler.TypedEventHandler[*corev1.Namespace, mcreconcile.Request] {
-			return handler.TypedFuncs[*corev1.Namespace, mcreconcile.Request]{
-				UpdateFunc: func(ctx context.Context, e event.TypedUpdateEvent[*corev1.Namespace], q workqueue.TypedRateLimitingInterface[mcreconcile.Request]) {
-					if !selectionChanged(sel, e.ObjectOld.GetLabels(), e.ObjectNew.GetLabels()) {
-						return
-					}
-					objects := &unstructured.UnstructuredList{}
-					objects.SetGroupVersionKind(listKind(kind))
-					if err := cl.GetCache().List(ctx, objects, client.InNamespace(e.ObjectNew.GetName())); err != nil {
-						s.log.Error(err, "listing the objects of a namespace whose labels changed", "cluster", name, "namespace", e.ObjectNew.GetName())
-						return
-					}
-					for i := range objects.Items {
-						q.Add(requestFor(syncengine.SourceOf(name.String(), &objects.Items[i])))
-					}
-				},
-			}
-		}))
-}
-
-// selectionChanged reports whether a namespace filter's verdict on a namespace differs between its
-// old and new labels.
-func selectionChanged(sel labels.Selector, oldLabels, newLabels map[string]string) bool {
-	return sel.Matches(labels.Set(oldLabels)) != sel.Matches(labels.Set(newLabels))
-}
-
-// watchRelated brings a primary object back when one of its related objects changes on the
-// origin side: provider-side objects lead to the copies in their namespace, consumer-side objects
-// to the consumer's objects in theirs. For entries whose objects live in another namespace
-// (object.template.namespace), the reconciler's index says which primary objects expect them.
-func (s *syncUnits) watchRelated(ctrl mccontroller.Controller, cfg unitConfig, rel syncengine.Related) error {
-	agent, r := cfg.Reconciler.Agent, cfg.Reconciler
-	otherNamespace := rel.NamespaceTemplate != nil
-	if rel.Origin == syncengine.FromDestination {
-		obj := &unstructured.Unstructured{}
-		obj.SetGroupVersionKind(rel.DestinationGVK)
-		local := s.mgr.GetLocalManager().GetCache()
-		return ctrl.Watch(source.TypedKind(local, obj,
-			handler.TypedEnqueueRequestsFromMapFunc(func(ctx context.Context, o *unstructured.Unstructured) []mcreconcile.Request {
-				if otherNamespace {
-					return requestsFor(r.PrimariesOf(syncengine.RelatedObject{Identifier: rel.Identifier, Namespace: o.GetNamespace(), Name: o.GetName()}))
-				}
-				copies := &unstructured.UnstructuredList{}
-				copies.SetGroupVersionKind(listKind(cfg.Kinds.Destination))
-				if err := local.List(ctx, copies, client.InNamespace(o.GetNamespace()), client.MatchingLabels{syncengine.AgentLabel: agent}); err != nil {
-					return nil
-				}
-				var requests []mcreconcile.Request
-				for i := range copies.Items {
-					if owner, ok := syncengine.OwnerOf(&copies.Items[i]); ok && owner.Agent == agent {
-						requests = append(requests, requestFor(owner.Source))
-					}
-				}
-				return requests
-			})))
-	}
-	return ctrl.MultiClusterWatch(s.consumerKind(rel, func(name multicluster.ClusterName, cl cluster.Cluster) handler.TypedEventHandler[*unstructured.Unstructured, mcreconcile.Request] {
-		return handler.TypedEnqueueRequestsFromMapFunc(func(ctx context.Context, o *unstructured.Unstructured) []mcreconcile.Request {
-			if otherNamespace {
-				return requestsFor(r.PrimariesOf(syncengine.RelatedObject{Identifier: rel.Identifier, Cluster: name.String(), Namespace: o.GetNamespace(), Name: o.GetName()}))
-			}
-			primaries := &unstructured.UnstructuredList{}
-			primaries.SetGroupVersionKind(listKind(cfg.Kinds.Source))
-			if err := cl.GetCache().List(ctx, primaries, client.InNamespace(o.GetNamespace())); err != nil {
-				return nil
-			}
-			requests := make([]mcreconcile.Request, 0, len(primaries.Items))
-			for i := range primaries.Items {
-				requests = append(requests, requestFor(syncengine.SourceOf(name.String(), &primaries.Items[i])))
-			}
-			return requests
-		})
-	}))
-}
-
-// watchRelatedCopies brings a primary object back when a copy of one of its related objects
-// changes on the other side, so that its status flows back to the original (syncStatus). The
-// copies' ownership marks name the primary object; a copy in a consumer workspace leads only to
-// a primary object of that workspace.
-func (s *syncUnits) watchRelatedCopies(ctrl mccontroller.Controller, cfg unitConfig, rel syncengine.Related) error {
-	agent := cfg.Reconciler.Agent
-	primaryOf := func(o *unstructured.Unstructured, cluster string) []mcreconcile.Request {
-		if o.GetLabels()[syncengine.RelatedLabel] != rel.Identifier {
-			return nil
-		}
-		owner, ok := syncengine.OwnerOf(o)
-		if !ok || owner.Agent != agent || (cluster != "" && owner.Source.Cluster != cluster) {
-			return nil
-		}
-		return []mcreconcile.Request{requestFor(owner.Source)}
-	}
-	if rel.Origin == syncengine.FromSource {
-		obj := &unstructured.Unstructured{}
-		obj.SetGroupVersionKind(rel.DestinationGVK)
-		return ctrl.Watch(source.TypedKind(s.mgr.GetLocalManager().GetCache(), obj,
-			handler.TypedEnqueueRequestsFromMapFunc(func(_ context.Context, o *unstructured.Unstructured) []mcreconcile.Request {
-				return primaryOf(o, "")
-			})))
-	}
-	return ctrl.MultiClusterWatch(s.consumerKind(rel, func(name multicluster.ClusterName, _ cluster.Cluster) handler.TypedEventHandler[*unstructured.Unstructured, mcreconcile.Request] {
-		return handler.TypedEnqueueRequestsFromMapFunc(func(_ context.Context, o *unstructured.Unstructured) []mcreconcile.Request {
-			return primaryOf(o, name.String())
-		})
-	}))
-}
-
-// consumerKind watches a related kind in every consumer workspace. When the kind is not known
-// up front (a renamed resource), it is discovered through the workspace's REST mapper when the
-// workspace is engaged, and again with backoff while discovery does not know it yet, so that a
-// resource the export does not serve yet neither fails the engagement nor loses the watch.
-func (s *syncUnits) consumerKind(rel syncengine.Related, newHandler func(multicluster.ClusterName, cluster.Cluster) handler.TypedEventHandler[*unstructured.Unstructured, mcreconcile.Request]) mcsource.TypedSource[client.Object, mcreconcile.Request] {
-	return lazyKind{rel: rel, newHandler: newHandler, log: s.log}
-}
-
-type lazyKind struct {
-	rel        syncengine.Related
-	newHandler func(multicluster.ClusterName, cluster.Cluster) handler.TypedEventHandler[*unstructured.Unstructured, mcreconcile.Request]
-	log        logr.Logger
-}
-
-// kindRetryMax caps the backoff of discovering a related kind in a consumer workspace.
-const kindRetryMax = time.Minute
-
-func (k lazyKind) ForCluster(name multicluster.ClusterName, cl cluster.Cluster) (source.TypedSource[mcreconcile.Request], bool, error) {
-	start := func(ctx context.Context, q workqueue.TypedRateLimitingInterface[mcreconcile.Request], gvk schema.GroupVersionKind) error {
-		obj := &unstructured.Unstructured{}
-		obj.SetGroupVersionKind(gvk)
-		src, _, err := mcsource.TypedKind(obj, mchandler.TypedEventHandlerFunc[*unstructured.Unstructured, mcreconcile.Request](k.newHandler)).ForCluster(name, cl)
-		if err != nil {
-			return err
-		}
-		return src.Start(ctx, q)
-	}
-	return source.TypedFunc[mcreconcile.Request](func(ctx context.Context, q workqueue.TypedRateLimitingInterface[mcreconcile.Request]) error {
-		if gvk, err := k.rel.SourceKind(cl.GetRESTMapper()); err == nil {
-			return start(ctx, q, gvk)
-		}
-		go func() {
-			delay := time.Second
-			for {
-				gvk, err := k.rel.SourceKind(cl.GetRESTMapper())
-				if err == nil {
-					if err := start(ctx, q, gvk); err != nil && ctx.Err() == nil {
-						k.log.Error(err, "watching a related kind failed", "related", k.rel.Identifier, "cluster", name)
-					}
-					return
-				}
-				k.log.V(1).Info("the related kind is not known in the consumer workspace yet", "related", k.rel.Identifier, "cluster", name, "error", err.Error())
-				select {
-				case <-ctx.Done():
-					return
-				case <-time.After(delay):
-				}
-				delay = min(2*delay, kindRetryMax)
-			}
-		}()
-		return nil
-	}), true, nil
-}
-
-func requestsFor(sources []syncengine.Source) []mcreconcile.Request {
-	out := make([]mcreconcile.Request, 0, len(sources))
-	for _, s := range sources {
-		out = append(out, requestFor(s))
-	}
-	return out
-}
-
-func requestFor(source syncengine.Source) mcreconcile.Request {
-	return mcreconcile.Request{
-		ClusterName: multicluster.ClusterName(source.Cluster),
-		Request:     reconcile.Request{NamespacedName: client.ObjectKey{Namespace: source.Namespace, Name: source.Name}},
-	}
+	return &unit{
+		fingerprint: fingerprint, controller: ctrl, cancel: cancel, ctx: ctx,
+		cached: cfg.Reconciler.CachedKinds(), kinds: cfg.Kinds, done: make(chan struct{}),
+	}, nil
 }
 
 func listKind(gvk schema.GroupVersionKind) schema.GroupVersionKind {
 	return gvk.GroupVersion().WithKind(gvk.Kind + "List")
 }
-
-// clusterSources resolves consumer clusters through the multicluster manager.
-type clusterSources struct {
-	mgr    mcmanager.Manager
-	events EventPolicy
-}
-
-func (c clusterSources) Cluster(ctx context.Context, name string) (client.Client, record.EventRecorder, error) {
-	cl, err := c.mgr.GetCluster(ctx, multicluster.ClusterName(name))
-	if err != nil {
-		return nil, nil, err
-	}
-	return cl.GetClient(), c.events.Recorder(cl.GetEventRecorderFor("bindery-syncagent")), nil
-}
-
-func ptrTo[T any](v T) *T { return &v }
 
 // syncWorkers bounds the concurrent reconciles of one PublishedResource across all workspaces.
 const syncWorkers = 16

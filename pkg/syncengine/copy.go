@@ -122,6 +122,9 @@ func validateCopySpec(spec CopySpec) error {
 	if err := spec.Owner.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("owner: %w", err))
 	}
+	if spec.Owner.Source.Kind.Empty() {
+		errs = append(errs, errors.New("owner: the source kind is required, so that the marks name it"))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("invalid copy spec: %w", err)
 	}

@@ -110,6 +110,7 @@ func TestDesiredCopy(t *testing.T) {
 				SourceClusterAnnotation:   "2x8cxnqmfw5lmjcs",
 				SourceNamespaceAnnotation: "default",
 				SourceNameAnnotation:      "my-db",
+				SourceKindAnnotation:      "Database.db.example.com",
 			},
 		},
 		"spec": map[string]any{
@@ -198,6 +199,7 @@ func TestDesiredCopyErrors(t *testing.T) {
 		{"no kind", consumerObject(), func(s *CopySpec) { s.GVK.Kind = "" }, "kind"},
 		{"no name", consumerObject(), func(s *CopySpec) { s.Name = "" }, "target name"},
 		{"invalid owner", consumerObject(), func(s *CopySpec) { s.Owner.Agent = "Bad Agent" }, "agent name"},
+		{"owner without a source kind", consumerObject(), func(s *CopySpec) { s.Owner.Source.Kind = schema.GroupKind{} }, "source kind"},
 		{"failing mutation", consumerObject(), func(s *CopySpec) {
 			s.Mutation = compileSteps(t, syncagentv1alpha1.MutationStep{Template: &syncagentv1alpha1.TemplateStep{Path: "spec.x", Template: "{{ .Object.spec.missing }}"}})
 		}, "steps[0].template"},

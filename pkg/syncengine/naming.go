@@ -8,20 +8,25 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
-	syncagentv1alpha1 "github.com/bindery-dev/bindery/apis/syncagent/v1alpha1"
 	"github.com/bindery-dev/bindery/pkg/templating"
 )
 
 // DefaultNamespaceTemplate puts the copies of each source cluster into a namespace of their own.
 const DefaultNamespaceTemplate = "{{ .ClusterName }}"
 
-var (
-	namespaceField = field.NewPath("spec", "naming", "namespace")
-	nameField      = field.NewPath("spec", "naming", "name")
-)
+// Naming configures a Namer.
+type Naming struct {
+	// Namespace and Name are Go templates for the copy's namespace and name; "" picks the
+	// default rules described on Namer.
+	Namespace, Name string
+	// Field is where they come from in the user's configuration (spec.naming of a
+	// PublishedResource, say): errors name Field.Child("namespace") or Field.Child("name").
+	// nil means "naming".
+	Field *field.Path
+}
 
-// Namer decides where the copy of a source object lands. It is compiled once from a
-// PublishedResource's spec.naming and is safe for concurrent use.
+// Namer decides where the copy of a source object lands. It is compiled once from a Naming and is
+// safe for concurrent use.
 //
 // The default name is computed in Go rather than by a template, so that it works for
 // cluster-scoped source objects (which have no metadata.namespace) as well as namespaced ones:
@@ -38,26 +43,26 @@ type Namer struct {
 	namespace *templating.Template
 	// name is nil for the default name.
 	name *templating.Template
+	// namespaceField and nameField are named in errors.
+	namespaceField, nameField *field.Path
 }
 
-// NewNamer compiles n (nil means all defaults). Template errors name their field
-// (spec.naming.namespace or spec.naming.name).
-func NewNamer(n *syncagentv1alpha1.Naming) (*Namer, error) {
-	nsText := DefaultNamespaceTemplate
-	var nameText string
-	if n != nil {
-		if n.Namespace != "" {
-			nsText = n.Namespace
-		}
-		nameText = n.Name
+// NewNamer compiles n. Template errors name their field (Field.Child("namespace") or
+// Field.Child("name")).
+func NewNamer(n Naming) (*Namer, error) {
+	if n.Field == nil {
+		n.Field = field.NewPath("naming")
 	}
-	ns, err := templating.Parse(namespaceField.String(), nsText)
-	if err != nil {
+	if n.Namespace == "" {
+		n.Namespace = DefaultNamespaceTemplate
+	}
+	namer := &Namer{namespaceField: n.Field.Child("namespace"), nameField: n.Field.Child("name")}
+	var err error
+	if namer.namespace, err = templating.Parse(namer.namespaceField.String(), n.Namespace); err != nil {
 		return nil, err
 	}
-	namer := &Namer{namespace: ns}
-	if nameText != "" {
-		if namer.name, err = templating.Parse(nameField.String(), nameText); err != nil {
+	if n.Name != "" {
+		if namer.name, err = templating.Parse(namer.nameField.String(), n.Name); err != nil {
 			return nil, err
 		}
 	}
@@ -77,30 +82,41 @@ func (n *Namer) Locate(data templating.Data, clusterScopedTarget bool) (namespac
 		}
 		namespace = strings.TrimSpace(out)
 		if errs := validation.IsDNS1123Label(namespace); len(errs) > 0 {
-			return "", "", field.Invalid(namespaceField, namespace, "not a valid namespace: "+strings.Join(errs, "; "))
+			return "", "", field.Invalid(n.namespaceField, namespace, "not a valid namespace: "+strings.Join(errs, "; "))
 		}
 	}
 
-	if n.name == nil {
-		name, err = defaultName(data, clusterScopedTarget)
-		if err != nil {
-			return "", "", err
-		}
-	} else {
-		out, err := n.name.Render(data)
-		if err != nil {
-			return "", "", err
-		}
-		name = strings.TrimSpace(out)
-	}
-	if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 {
-		return "", "", field.Invalid(nameField, name, "not a valid object name: "+strings.Join(errs, "; "))
+	name, err = n.Name(data, clusterScopedTarget)
+	if err != nil {
+		return "", "", err
 	}
 	return namespace, name, nil
 }
 
+// Name returns the name of the copy of data.Object, as Locate does, without its namespace: for a
+// sync confined to one destination namespace, which takes the place of the namespace template.
+func (n *Namer) Name(data templating.Data, clusterScopedTarget bool) (string, error) {
+	var name string
+	if n.name == nil {
+		var err error
+		if name, err = defaultName(data, clusterScopedTarget, n.nameField); err != nil {
+			return "", err
+		}
+	} else {
+		out, err := n.name.Render(data)
+		if err != nil {
+			return "", err
+		}
+		name = strings.TrimSpace(out)
+	}
+	if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 {
+		return "", field.Invalid(n.nameField, name, "not a valid object name: "+strings.Join(errs, "; "))
+	}
+	return name, nil
+}
+
 // defaultName implements the default naming rule documented on Namer.
-func defaultName(data templating.Data, clusterScopedTarget bool) (string, error) {
+func defaultName(data templating.Data, clusterScopedTarget bool, nameField *field.Path) (string, error) {
 	srcName, _, err := unstructured.NestedString(data.Object, "metadata", "name")
 	if err != nil {
 		return "", fmt.Errorf("%s: reading the source object's name: %w", nameField, err)

@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 
-	syncagentv1alpha1 "github.com/bindery-dev/bindery/apis/syncagent/v1alpha1"
 	"github.com/bindery-dev/bindery/pkg/templating"
 )
 
@@ -29,7 +29,10 @@ func sourceData(cluster, namespace, name string) templating.Data {
 	}
 }
 
-func mustNamer(t *testing.T, n *syncagentv1alpha1.Naming) *Namer {
+// specNaming is where a PublishedResource's naming templates come from.
+var specNaming = field.NewPath("spec", "naming")
+
+func mustNamer(t *testing.T, n Naming) *Namer {
 	t.Helper()
 	namer, err := NewNamer(n)
 	if err != nil {
@@ -71,7 +74,7 @@ func TestLocateDefaults(t *testing.T) {
 		{"namespaced source, cluster-scoped target", sourceData("2x8cxnqmfw5lmjcs", "default", "my-db"), true, "", "2x8cxnqmfw5lmjcs-default-my-db"},
 		{"cluster-scoped source and target", sourceData("2x8cxnqmfw5lmjcs", "", "my-db"), true, "", "2x8cxnqmfw5lmjcs-my-db"},
 	}
-	for _, n := range []*syncagentv1alpha1.Naming{nil, {}} {
+	for _, n := range []Naming{{}, {Field: specNaming}} {
 		namer := mustNamer(t, n)
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -85,7 +88,7 @@ func TestLocateDefaults(t *testing.T) {
 }
 
 func TestLocateDefaultNameNormalised(t *testing.T) {
-	namer := mustNamer(t, nil)
+	namer := mustNamer(t, Naming{})
 	for _, tt := range []struct{ namespace, name, wantPrefix string }{
 		{"kube-system", "db", "kube-system-db-"}, // "-" in the namespace: hashed, see DNSLabel
 		{"default", "my.db", "default-my-db-"},   // dots are valid in names but not in labels
@@ -100,7 +103,7 @@ func TestLocateDefaultNameNormalised(t *testing.T) {
 }
 
 func TestLocateDefaultNameUnique(t *testing.T) {
-	namer := mustNamer(t, nil)
+	namer := mustNamer(t, Naming{})
 	long := strings.Repeat("a", 60)
 	pairs := [][2][2]string{
 		{{"a-b", "c"}, {"a", "b-c"}},
@@ -127,7 +130,7 @@ func TestLocateDefaultNameUnique(t *testing.T) {
 }
 
 func TestLocateTemplates(t *testing.T) {
-	namer := mustNamer(t, &syncagentv1alpha1.Naming{
+	namer := mustNamer(t, Naming{Field: specNaming,
 		Namespace: `consumer-{{ shortHash .ClusterName }}`,
 		Name:      `{{ lower .Object.spec.tier }}-{{ .Object.metadata.name }}` + "\n", // a YAML block scalar's newline
 	})
@@ -140,13 +143,13 @@ func TestLocateTemplates(t *testing.T) {
 	}
 
 	// Only the name template: the namespace keeps its default.
-	namer = mustNamer(t, &syncagentv1alpha1.Naming{Name: `{{ .Object.metadata.name }}`})
+	namer = mustNamer(t, Naming{Field: specNaming, Name: `{{ .Object.metadata.name }}`})
 	if ns, name := mustLocate(t, namer, sourceData("c", "default", "my-db"), false); ns != "c" || name != "my-db" {
 		t.Errorf("Locate = %q, %q; want c, my-db", ns, name)
 	}
 
 	// A cluster-scoped target does not render the namespace template, even a failing one.
-	namer = mustNamer(t, &syncagentv1alpha1.Naming{Namespace: `{{ .Object.metadata.missing }}`})
+	namer = mustNamer(t, Naming{Field: specNaming, Namespace: `{{ .Object.metadata.missing }}`})
 	if ns, name := mustLocate(t, namer, sourceData("c", "", "my-db"), true); ns != "" || name != "c-my-db" {
 		t.Errorf("Locate = %q, %q; want \"\", c-my-db", ns, name)
 	}
@@ -154,13 +157,13 @@ func TestLocateTemplates(t *testing.T) {
 
 func TestNewNamerSyntaxErrors(t *testing.T) {
 	for _, tt := range []struct {
-		naming syncagentv1alpha1.Naming
+		naming Naming
 		field  string
 	}{
-		{syncagentv1alpha1.Naming{Namespace: "{{ .ClusterName "}, "spec.naming.namespace"},
-		{syncagentv1alpha1.Naming{Name: "{{ upper .ClusterName }}"}, "spec.naming.name"},
+		{Naming{Field: specNaming, Namespace: "{{ .ClusterName "}, "spec.naming.namespace"},
+		{Naming{Field: specNaming, Name: "{{ upper .ClusterName }}"}, "spec.naming.name"},
 	} {
-		if _, err := NewNamer(&tt.naming); err == nil || !strings.Contains(err.Error(), tt.field) {
+		if _, err := NewNamer(tt.naming); err == nil || !strings.Contains(err.Error(), tt.field) {
 			t.Errorf("NewNamer(%+v) error = %v, want one naming %s", tt.naming, err, tt.field)
 		}
 	}
@@ -169,26 +172,26 @@ func TestNewNamerSyntaxErrors(t *testing.T) {
 func TestLocateErrors(t *testing.T) {
 	tests := []struct {
 		name          string
-		naming        *syncagentv1alpha1.Naming
+		naming        Naming
 		data          templating.Data
 		clusterScoped bool
 		want          []string
 	}{
-		{"namespace not a label", &syncagentv1alpha1.Naming{Namespace: `{{ .ClusterPath }}`}, sourceData("c", "default", "db"), false,
+		{"namespace not a label", Naming{Field: specNaming, Namespace: `{{ .ClusterPath }}`}, sourceData("c", "default", "db"), false,
 			[]string{"spec.naming.namespace", `"root:org:team"`}},
-		{"namespace too long", &syncagentv1alpha1.Naming{Namespace: strings.Repeat("n", 64)}, sourceData("c", "default", "db"), false,
+		{"namespace too long", Naming{Field: specNaming, Namespace: strings.Repeat("n", 64)}, sourceData("c", "default", "db"), false,
 			[]string{"spec.naming.namespace", strings.Repeat("n", 64)}},
-		{"empty cluster name", nil, sourceData("", "default", "db"), false,
+		{"empty cluster name", Naming{Field: specNaming}, sourceData("", "default", "db"), false,
 			[]string{"spec.naming.namespace", `""`}},
-		{"name with upper case", &syncagentv1alpha1.Naming{Name: `{{ .Object.spec.tier }}`}, sourceData("c", "default", "db"), false,
+		{"name with upper case", Naming{Field: specNaming, Name: `{{ .Object.spec.tier }}`}, sourceData("c", "default", "db"), false,
 			[]string{"spec.naming.name", `"Gold"`}},
-		{"name too long", &syncagentv1alpha1.Naming{Name: `{{ .Object.metadata.name }}.{{ .Object.metadata.name }}`}, sourceData("c", "default", strings.Repeat("x", 200)), false,
+		{"name too long", Naming{Field: specNaming, Name: `{{ .Object.metadata.name }}.{{ .Object.metadata.name }}`}, sourceData("c", "default", strings.Repeat("x", 200)), false,
 			[]string{"spec.naming.name", "253"}},
-		{"empty name", &syncagentv1alpha1.Naming{Name: `{{ trunc 0 .ClusterName }}`}, sourceData("c", "default", "db"), true,
+		{"empty name", Naming{Field: specNaming, Name: `{{ trunc 0 .ClusterName }}`}, sourceData("c", "default", "db"), true,
 			[]string{"spec.naming.name", `""`}},
-		{"missing key", &syncagentv1alpha1.Naming{Name: `{{ .Object.metadata.namespace }}`}, sourceData("c", "", "db"), false,
+		{"missing key", Naming{Field: specNaming, Name: `{{ .Object.metadata.namespace }}`}, sourceData("c", "", "db"), false,
 			[]string{"spec.naming.name", "namespace"}},
-		{"default name without a source name", nil, sourceData("c", "default", ""), false,
+		{"default name without a source name", Naming{Field: specNaming}, sourceData("c", "default", ""), false,
 			[]string{"spec.naming.name", "metadata.name"}},
 	}
 	for _, tt := range tests {

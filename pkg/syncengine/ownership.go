@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/bindery-dev/bindery/pkg/templating"
@@ -27,37 +28,78 @@ const (
 	SourceNamespaceAnnotation = "sync.bindery.dev/source-namespace"
 	// SourceNameAnnotation holds the source object's name.
 	SourceNameAnnotation = "sync.bindery.dev/source-name"
+	// SourceKindAnnotation holds the source object's kind as Kind.group (Kind for the core
+	// group). Two syncs can copy different source kinds into one destination kind; the kind tells
+	// their copies apart, so that neither ever reads, adopts or deletes the other's.
+	SourceKindAnnotation = "sync.bindery.dev/source-kind"
 )
 
 // Source identifies the object a copy is made from: its cluster (a logical cluster name, or the
-// konnector's name for the consumer cluster), namespace ("" if cluster-scoped) and name.
+// konnector's name for the consumer cluster), kind, namespace ("" if cluster-scoped) and name.
+//
+// Kind is empty only in marks written before the engine recorded it (legacy marks): such a copy
+// is still recognised as the copy of cluster/namespace/name, and adopted (its marks completed) by
+// the sync that finds it at its own target, but it is never deleted on the strength of those marks
+// alone, since they cannot say which sync made it.
 type Source struct {
 	Cluster   string
+	Kind      schema.GroupKind
 	Namespace string
 	Name      string
 }
 
-// SourceOf returns the Source of obj, an object of cluster.
-func SourceOf(cluster string, obj metav1.Object) Source {
-	return Source{Cluster: cluster, Namespace: obj.GetNamespace(), Name: obj.GetName()}
+// SourceOf returns the Source of obj, an object of kind in cluster.
+func SourceOf(cluster string, kind schema.GroupKind, obj metav1.Object) Source {
+	return Source{Cluster: cluster, Kind: kind, Namespace: obj.GetNamespace(), Name: obj.GetName()}
+}
+
+// Is reports whether s and other name the same object, where a legacy mark (no kind) matches any
+// kind. Use it to recognise a copy before writing it; deciding to delete one needs s == other.
+func (s Source) Is(other Source) bool {
+	if s.Kind.Empty() || other.Kind.Empty() {
+		s.Kind, other.Kind = schema.GroupKind{}, schema.GroupKind{}
+	}
+	return s == other
+}
+
+// OfKind reports whether s may be a source object of kind: its marks name that kind, or no kind
+// (legacy marks).
+func (s Source) OfKind(kind schema.GroupKind) bool {
+	return s.Kind.Empty() || s.Kind == kind
 }
 
 // Hash is the value of the SourceLabel label: templating.ShortHash(cluster, namespace, name).
 // It is short enough for a label value; a label selector on it narrows the search, and the
-// annotations confirm the match (40 bits can collide).
+// annotations confirm the match (40 bits can collide, and copies of two kinds share a hash). It
+// leaves the kind out so that legacy marks keep their label.
 func (s Source) Hash() string {
 	return templating.ShortHash(s.Cluster, s.Namespace, s.Name)
 }
 
-// String returns the source as cluster/namespace/name (cluster//name when cluster-scoped), for
-// logs on the provider side; do not show it to other consumers.
+// String returns the source as cluster/Kind.group/namespace/name (cluster/Kind.group//name when
+// cluster-scoped), for logs on the provider side; do not show it to other consumers.
 func (s Source) String() string {
-	return s.Cluster + "/" + s.Namespace + "/" + s.Name
+	return s.Cluster + "/" + kindString(s.Kind) + "/" + s.Namespace + "/" + s.Name
+}
+
+// kindString writes a kind as the SourceKindAnnotation holds it: Kind.group, or Kind for the core
+// group.
+func kindString(gk schema.GroupKind) string {
+	if gk.Group == "" {
+		return gk.Kind
+	}
+	return gk.Kind + "." + gk.Group
+}
+
+// parseKind reads kindString's output; kinds never contain a dot, groups may.
+func parseKind(s string) schema.GroupKind {
+	kind, group, _ := strings.Cut(s, ".")
+	return schema.GroupKind{Group: group, Kind: kind}
 }
 
 // Validate checks that s can be written as marks and read back: cluster and name are required,
-// and no part contains "/", which Hash uses as its separator (Kubernetes names and logical
-// cluster names never do).
+// no part contains "/", which Hash uses as its separator (Kubernetes names and logical cluster
+// names never do), and a kind, where given, has no "." (Kubernetes kinds never do).
 func (s Source) Validate() error {
 	var errs []error
 	if s.Cluster == "" {
@@ -65,6 +107,9 @@ func (s Source) Validate() error {
 	}
 	if s.Name == "" {
 		errs = append(errs, errors.New("source name must not be empty"))
+	}
+	if strings.Contains(s.Kind.Kind, ".") || (s.Kind.Kind == "" && s.Kind.Group != "") {
+		errs = append(errs, fmt.Errorf("source kind %q must be a kind without \".\"", s.Kind.Kind))
 	}
 	for _, p := range []struct{ what, value string }{{"cluster", s.Cluster}, {"namespace", s.Namespace}, {"name", s.Name}} {
 		if strings.Contains(p.value, "/") {
@@ -120,6 +165,11 @@ func Mark(obj metav1.Object, o Owner) {
 	}
 	annotations[SourceClusterAnnotation] = o.Source.Cluster
 	annotations[SourceNameAnnotation] = o.Source.Name
+	if !o.Source.Kind.Empty() {
+		annotations[SourceKindAnnotation] = kindString(o.Source.Kind)
+	} else {
+		delete(annotations, SourceKindAnnotation)
+	}
 	if o.Source.Namespace != "" {
 		annotations[SourceNamespaceAnnotation] = o.Source.Namespace
 	} else {
@@ -150,7 +200,9 @@ func readOwner(obj metav1.Object) (Owner, string) {
 	if !hasAgent || !hasHash || !hasCluster || !hasName {
 		return Owner{}, "ownership marks are missing"
 	}
-	o := Owner{Agent: agent, Source: Source{Cluster: cluster, Namespace: annotations[SourceNamespaceAnnotation], Name: name}}
+	o := Owner{Agent: agent, Source: Source{
+		Cluster: cluster, Kind: parseKind(annotations[SourceKindAnnotation]), Namespace: annotations[SourceNamespaceAnnotation], Name: name,
+	}}
 	if err := o.Validate(); err != nil {
 		return Owner{}, "ownership marks are invalid"
 	}
@@ -234,7 +286,7 @@ func Decide(existing metav1.Object, want Owner) (Verdict, string) {
 		return ConflictUnowned, fmt.Sprintf("an object named %q in the target cluster has incomplete or inconsistent bindery ownership marks (%s); "+
 			"it is not overwritten: remove it there, or restore its marks", name, problem)
 	}
-	if have.Source != want.Source {
+	if !have.Source.Is(want.Source) {
 		return ConflictOtherSource, fmt.Sprintf("an object named %q in the target cluster is already the copy of another object: "+
 			"the naming rules give two objects the same name; change them so that names are unique", name)
 	}

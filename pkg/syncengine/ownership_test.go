@@ -7,12 +7,14 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/bindery-dev/bindery/pkg/templating"
 )
 
 var (
-	testSource = Source{Cluster: "2x8cxnqmfw5lmjcs", Namespace: "default", Name: "my-db"}
+	testKind   = schema.GroupKind{Group: "db.example.com", Kind: "Database"}
+	testSource = Source{Cluster: "2x8cxnqmfw5lmjcs", Kind: testKind, Namespace: "default", Name: "my-db"}
 	testOwner  = Owner{Agent: "db-agent", Source: testSource}
 )
 
@@ -26,7 +28,9 @@ func marked(name string, o Owner) *metav1.ObjectMeta {
 func TestMarkRoundTrip(t *testing.T) {
 	for _, o := range []Owner{
 		testOwner,
-		{Agent: "a", Source: Source{Cluster: "c", Name: "cluster-scoped"}},
+		{Agent: "a", Source: Source{Cluster: "c", Kind: schema.GroupKind{Kind: "ConfigMap"}, Name: "cluster-scoped"}},
+		{Agent: "a", Source: Source{Cluster: "c", Kind: schema.GroupKind{Group: "a.b.c", Kind: "X"}, Name: "dotted-group"}},
+		{Agent: "a", Source: Source{Cluster: "c", Name: "legacy-marks-without-kind"}},
 		{Agent: strings.Repeat("a", 63), Source: Source{Cluster: "root:org:team", Namespace: "ns", Name: strings.Repeat("n", 253)}},
 	} {
 		obj := &metav1.ObjectMeta{Name: "copy"}
@@ -54,6 +58,7 @@ func TestMarkWritesLabelsAndAnnotations(t *testing.T) {
 		"sync.bindery.dev/source-cluster":   "2x8cxnqmfw5lmjcs",
 		"sync.bindery.dev/source-namespace": "default",
 		"sync.bindery.dev/source-name":      "my-db",
+		"sync.bindery.dev/source-kind":      "Database.db.example.com",
 	}
 	if got := obj.GetLabels(); !maps.Equal(got, wantLabels) {
 		t.Errorf("labels = %v, want %v", got, wantLabels)
@@ -153,9 +158,25 @@ func TestOwnerLabelsSelectTheCopy(t *testing.T) {
 	}
 }
 
+func TestSourceIsAndOfKind(t *testing.T) {
+	legacy := testSource
+	legacy.Kind = schema.GroupKind{}
+	other := testSource
+	other.Kind = schema.GroupKind{Group: "other.example.com", Kind: "Other"}
+	if !testSource.Is(testSource) || !testSource.Is(legacy) || !legacy.Is(testSource) {
+		t.Error("a source must be itself, and legacy marks (no kind) must match it")
+	}
+	if testSource.Is(other) || other.Is(testSource) {
+		t.Error("the same object of another kind is another source")
+	}
+	if !testSource.OfKind(testKind) || !legacy.OfKind(testKind) || other.OfKind(testKind) {
+		t.Error("OfKind must accept the kind and legacy marks, and nothing else")
+	}
+}
+
 func TestSourceOf(t *testing.T) {
 	obj := &metav1.ObjectMeta{Namespace: "default", Name: "my-db"}
-	if got := SourceOf("2x8cxnqmfw5lmjcs", obj); got != testSource {
+	if got := SourceOf("2x8cxnqmfw5lmjcs", testKind, obj); got != testSource {
 		t.Errorf("SourceOf = %+v", got)
 	}
 }
@@ -164,7 +185,11 @@ func TestDecide(t *testing.T) {
 	otherAgent := testOwner
 	otherAgent.Agent = "someone-else"
 	otherSource := testOwner
-	otherSource.Source = Source{Cluster: "secretconsumer", Namespace: "hidden-ns", Name: "hidden-name"}
+	otherSource.Source = Source{Cluster: "secretconsumer", Kind: testKind, Namespace: "hidden-ns", Name: "hidden-name"}
+	otherKind := testOwner
+	otherKind.Source.Kind = schema.GroupKind{Group: "hidden.example.com", Kind: "Hidden"}
+	legacy := testOwner
+	legacy.Source.Kind = schema.GroupKind{}
 	unowned := &metav1.ObjectMeta{Name: "target", Labels: map[string]string{"app": "db"}}
 	tampered := marked("target", testOwner)
 	tampered.Annotations[SourceNameAnnotation] = "edited"
@@ -187,6 +212,8 @@ func TestDecide(t *testing.T) {
 		{"other agent", marked("target", otherAgent), ConflictOtherAgent},
 		{"other agent, inconsistent marks", otherAgentTampered, ConflictOtherAgent},
 		{"other source", marked("target", otherSource), ConflictOtherSource},
+		{"same object, other kind", marked("target", otherKind), ConflictOtherSource},
+		{"own copy, legacy marks without a kind", marked("target", legacy), Update},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -204,7 +231,7 @@ func TestDecide(t *testing.T) {
 				t.Errorf("message %q does not name the target object", msg)
 			}
 			// Nothing about the other party leaks to the user.
-			for _, secret := range []string{"someone-else", "secretconsumer", "hidden-ns", "hidden-name", "2x8cxnqmfw5lmjcs"} {
+			for _, secret := range []string{"someone-else", "secretconsumer", "hidden-ns", "hidden-name", "2x8cxnqmfw5lmjcs", "Hidden"} {
 				if strings.Contains(msg, secret) {
 					t.Errorf("message %q reveals %q", msg, secret)
 				}

@@ -14,10 +14,14 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/client-go/tools/record"
+	"k8s.io/client-go/util/csaupgrade"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/log"
+	mcmanager "sigs.k8s.io/multicluster-runtime/pkg/manager"
+	"sigs.k8s.io/multicluster-runtime/pkg/multicluster"
 
 	"github.com/bindery-dev/bindery/pkg/mutation"
 	"github.com/bindery-dev/bindery/pkg/templating"
@@ -30,6 +34,31 @@ type SourceClusters interface {
 	Cluster(ctx context.Context, name string) (client.Client, record.EventRecorder, error)
 }
 
+// ManagerSources are the clusters a multicluster manager engages, as SourceClusters: each with
+// its (cached) client and an event recorder for component, passed through wrap (which may filter
+// what is written; nil writes every event).
+func ManagerSources(mgr mcmanager.Manager, component string, wrap func(record.EventRecorder) record.EventRecorder) SourceClusters {
+	return managerSources{mgr: mgr, component: component, wrap: wrap}
+}
+
+type managerSources struct {
+	mgr       mcmanager.Manager
+	component string
+	wrap      func(record.EventRecorder) record.EventRecorder
+}
+
+func (m managerSources) Cluster(ctx context.Context, name string) (client.Client, record.EventRecorder, error) {
+	cl, err := m.mgr.GetCluster(ctx, multicluster.ClusterName(name))
+	if err != nil {
+		return nil, nil, err
+	}
+	events := cl.GetEventRecorderFor(m.component)
+	if m.wrap != nil {
+		events = m.wrap(events)
+	}
+	return cl.GetClient(), events, nil
+}
+
 // Kinds are the kinds on both sides of a sync.
 type Kinds struct {
 	Source, Destination           schema.GroupVersionKind
@@ -40,11 +69,17 @@ type Kinds struct {
 // Reconciler syncs one kind of object from source clusters into the destination cluster: spec,
 // labels and annotations down; status up; deletion through a finalizer on the source object.
 type Reconciler struct {
-	Sources     SourceClusters
+	Sources SourceClusters
+	// Destination reads (through a cache, usually) and writes the destination cluster.
 	Destination client.Client
-	Agent       string
-	Kinds       Kinds
-	Namer       *Namer
+	// DestinationNamespace, when set, confines the sync to one namespace of the destination:
+	// every copy lands there (the Namer's namespace template is not used), and the engine never
+	// lists, reads or creates anything outside it, so a Role in that namespace is all the
+	// destination credential needs. Destination kinds must be namespaced then.
+	DestinationNamespace string
+	Agent                string
+	Kinds                Kinds
+	Namer                *Namer
 	// SpecMutation and StatusMutation may be nil.
 	SpecMutation, StatusMutation *mutation.Program
 	// ResourceSelector and NamespaceSelector filter the source objects (nil: everything).
@@ -79,14 +114,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, cluster string, key types.Na
 		if !apierrors.IsNotFound(err) {
 			return 0, err
 		}
-		// Gone without our finalizer (deleted while the agent was down before it ever saw the
-		// object, or the finalizer was removed by hand): remove a copy that may be left.
-		source := Source{Cluster: cluster, Namespace: key.Namespace, Name: key.Name}
-		r.forgetRelated(source)
-		_, err := r.deleteCopy(ctx, source)
-		return 0, err
+		return 0, r.sourceGone(ctx, src, Source{Cluster: cluster, Kind: r.Kinds.Source.GroupKind(), Namespace: key.Namespace, Name: key.Name})
 	}
-	owner := Owner{Agent: r.Agent, Source: SourceOf(cluster, obj)}
+	owner := Owner{Agent: r.Agent, Source: SourceOf(cluster, r.Kinds.Source.GroupKind(), obj)}
 
 	selected, err := r.selected(ctx, src, obj)
 	if err != nil {
@@ -98,14 +128,51 @@ func (r *Reconciler) Reconcile(ctx context.Context, cluster string, key types.Na
 	}
 	accepted := false
 	if !controllerutil.ContainsFinalizer(obj, Finalizer) {
-		patch := client.MergeFrom(obj.DeepCopy())
-		controllerutil.AddFinalizer(obj, Finalizer)
-		if err := src.Patch(ctx, obj, patch); err != nil {
-			return 0, reportFailure(events, obj, fmt.Errorf("adding the finalizer %s: %w", Finalizer, err))
+		if err := addFinalizer(ctx, src, obj); err != nil {
+			return 0, reportFailure(events, obj, err)
 		}
 		accepted = true
 	}
 	return 0, reportFailure(events, obj, r.sync(ctx, src, obj, owner, events, accepted))
+}
+
+// sourceGone removes what is left of a source object that is gone without the Finalizer (it was
+// removed by hand, or the object was released when its sync stopped and deleted afterwards): its
+// copy and the copies of its related objects. Only copies whose marks name this sync's kind are
+// removed: another sync's copy of a same-named object of another kind is never touched, and
+// neither is a copy released to the provider (ReleasedAnnotation).
+func (r *Reconciler) sourceGone(ctx context.Context, src client.Client, source Source) error {
+	r.forgetRelated(source)
+	if _, err := r.deleteCopy(ctx, source); err != nil {
+		return err
+	}
+	_, err := r.deleteRelated(ctx, src, Owner{Agent: r.Agent, Source: source})
+	return err
+}
+
+// addFinalizer adds Finalizer with an optimistic lock: obj may be a cached read that misses a
+// finalizer another controller added a moment ago, and a patch of the whole list would drop it.
+// A conflict is returned and retried with a fresh read.
+func addFinalizer(ctx context.Context, c client.Client, obj *unstructured.Unstructured) error {
+	patch := client.MergeFromWithOptions(obj.DeepCopy(), client.MergeFromWithOptimisticLock{})
+	controllerutil.AddFinalizer(obj, Finalizer)
+	if err := c.Patch(ctx, obj, patch); err != nil {
+		return fmt.Errorf("adding the finalizer %s: %w", Finalizer, err)
+	}
+	return nil
+}
+
+// removeFinalizer removes Finalizer and nothing else (ReleasePatch), whatever the other
+// finalizers are by now.
+func removeFinalizer(ctx context.Context, c client.Client, obj *unstructured.Unstructured) error {
+	patch, ok := ReleasePatch(obj)
+	if !ok {
+		return nil
+	}
+	if err := c.Patch(ctx, obj, patch); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("removing the finalizer %s: %w", Finalizer, err)
+	}
+	return nil
 }
 
 // sync moves spec down, status up and related objects across. accepted says that this pass
@@ -184,26 +251,31 @@ func data(cluster string, obj *unstructured.Unstructured) templating.Data {
 // the copy cannot be written (a conflict, reported as an event on the source object).
 func (r *Reconciler) syncDown(ctx context.Context, obj *unstructured.Unstructured, owner Owner, events record.EventRecorder) (copied *unstructured.Unstructured, created bool, err error) {
 	d := data(owner.Source.Cluster, obj)
-	namespace, name, err := r.Namer.Locate(d, !r.Kinds.DestinationNamespaced)
+	namespace, name, err := r.locate(d)
 	if err != nil {
 		events.Event(obj, corev1.EventTypeWarning, "NamingFailed", err.Error())
 		return nil, false, nil
 	}
+	existing, err := r.findCopy(ctx, owner, namespace, name)
+	if err != nil {
+		return nil, false, err
+	}
+	if existing != nil {
+		// A copy stays where it was placed: moving it would delete the provider's object and
+		// create another (a new database, say), and leaving it would make two.
+		namespace, name = existing.GetNamespace(), existing.GetName()
+	} else if existing, err = r.getCopy(ctx, namespace, name); err != nil {
+		return nil, false, err
+	}
 	desired, err := DesiredCopy(obj, CopySpec{
 		GVK: r.Kinds.Destination, Namespace: namespace, Name: name, Owner: owner, Mutation: r.SpecMutation, Data: d,
 	})
+	if err == nil {
+		err = r.pointReferencesAtCopies(desired, obj)
+	}
 	if err != nil {
 		events.Event(obj, corev1.EventTypeWarning, "MutationFailed", err.Error())
 		return nil, false, nil
-	}
-	existing := &unstructured.Unstructured{}
-	existing.SetGroupVersionKind(r.Kinds.Destination)
-	err = r.Destination.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, existing)
-	switch {
-	case apierrors.IsNotFound(err):
-		existing = nil
-	case err != nil:
-		return nil, false, fmt.Errorf("reading the copy: %w", err)
 	}
 	markApplied(desired)
 	verdict, message := Decide(objectOrNil(existing), owner)
@@ -213,6 +285,9 @@ func (r *Reconciler) syncDown(ctx context.Context, obj *unstructured.Unstructure
 			return nil, false, err
 		}
 	case Update:
+		if err := unrelease(ctx, r.Destination, existing); err != nil {
+			return nil, false, err
+		}
 		if upToDate(existing, desired) {
 			r.count(outcomeUnchanged)
 			return existing, false, nil // most reconciles (status changes, resyncs) write nothing
@@ -223,7 +298,12 @@ func (r *Reconciler) syncDown(ctx context.Context, obj *unstructured.Unstructure
 		log.FromContext(ctx).Info("not syncing: the target is taken", "reason", message, "namespace", namespace, "name", name)
 		return nil, false, nil
 	}
-	if err := r.Destination.Patch(ctx, desired, client.Apply, client.FieldOwner(r.fieldManager()), client.ForceOwnership); err != nil {
+	if verdict == Update {
+		if err := r.ownAsApplied(ctx, r.Destination, existing); err != nil {
+			return nil, false, err
+		}
+	}
+	if err := r.apply(ctx, r.Destination, desired, verdict == Create); err != nil {
 		return nil, false, fmt.Errorf("applying the copy: %w", err)
 	}
 	if verdict == Create {
@@ -234,6 +314,107 @@ func (r *Reconciler) syncDown(ctx context.Context, obj *unstructured.Unstructure
 	return desired, verdict == Create, nil
 }
 
+// locate says where the copy of a source object lands: where the Namer says, or in
+// DestinationNamespace under the Namer's name (one source cluster per confined sync, so the name
+// keeps the source objects of one cluster apart).
+func (r *Reconciler) locate(d templating.Data) (namespace, name string, err error) {
+	if r.DestinationNamespace == "" {
+		return r.Namer.Locate(d, !r.Kinds.DestinationNamespaced)
+	}
+	name, err = r.Namer.Name(d, false)
+	return r.DestinationNamespace, name, err
+}
+
+// inDestination confines a list in the destination to DestinationNamespace, if set.
+func (r *Reconciler) inDestination() client.ListOption {
+	return client.InNamespace(r.DestinationNamespace)
+}
+
+// getCopy reads the object at a copy's target; nil when there is none.
+func (r *Reconciler) getCopy(ctx context.Context, namespace, name string) (*unstructured.Unstructured, error) {
+	existing := &unstructured.Unstructured{}
+	existing.SetGroupVersionKind(r.Kinds.Destination)
+	err := r.Destination.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, existing)
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("reading the copy: %w", err)
+	}
+	return existing, nil
+}
+
+// findCopy returns the copy of owner.Source wherever it is, or nil: first at its target (the
+// usual case, one read), then by its ownership marks anywhere, so that a change of the naming
+// rules (or a name template that reads a field which changed) never leaves a second copy behind.
+func (r *Reconciler) findCopy(ctx context.Context, owner Owner, namespace, name string) (*unstructured.Unstructured, error) {
+	atTarget, err := r.getCopy(ctx, namespace, name)
+	if err != nil {
+		return nil, err
+	}
+	if verdict, _ := Decide(objectOrNil(atTarget), owner); verdict == Update {
+		return atTarget, nil
+	}
+	copies, err := r.listCopies(ctx, owner)
+	if err != nil {
+		return nil, err
+	}
+	for i := range copies {
+		if got, ok := OwnerOf(&copies[i]); ok && got.Source.Is(owner.Source) {
+			if atTarget == nil || atTarget.GetNamespace() != copies[i].GetNamespace() || atTarget.GetName() != copies[i].GetName() {
+				log.FromContext(ctx).Info("the copy stays where it was placed; the naming rules now say elsewhere",
+					"namespace", copies[i].GetNamespace(), "name", copies[i].GetName(), "targetNamespace", namespace, "targetName", name)
+			}
+			return &copies[i], nil
+		}
+	}
+	return nil, nil
+}
+
+// listCopies lists the objects of the destination kind that carry owner's labels.
+func (r *Reconciler) listCopies(ctx context.Context, owner Owner) ([]unstructured.Unstructured, error) {
+	copies := &unstructured.UnstructuredList{}
+	copies.SetGroupVersionKind(r.Kinds.Destination.GroupVersion().WithKind(r.Kinds.Destination.Kind + "List"))
+	if err := r.Destination.List(ctx, copies, r.inDestination(), client.MatchingLabels(owner.Labels())); err != nil {
+		return nil, fmt.Errorf("finding the copy: %w", err)
+	}
+	return copies.Items, nil
+}
+
+// apply writes desired. An update is a server-side apply. The first write of a copy is a create,
+// which fails if anything is there by now: the cached read that found the target free may be
+// behind, and a forced apply would take over an object that appeared meanwhile (the caller
+// retries, and then sees the object: a conflict, reported).
+func (r *Reconciler) apply(ctx context.Context, c client.Client, desired *unstructured.Unstructured, create bool) error {
+	if !create {
+		return c.Patch(ctx, desired, client.Apply, client.FieldOwner(r.fieldManager()), client.ForceOwnership)
+	}
+	created := desired.DeepCopy()
+	if err := c.Create(ctx, created, client.FieldOwner(r.fieldManager())); err != nil {
+		if apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("%s %s appeared in the target cluster since it was found free; looking again: %w", desired.GetKind(), desired.GetName(), err)
+		}
+		return err
+	}
+	return r.ownAsApplied(ctx, c, created)
+}
+
+// ownAsApplied turns the field manager entry of the engine's create (an Update) into its Apply
+// entry, as kubectl does when it moves an object from client-side to server-side apply: left as
+// it is, that entry would keep owning the fields of the first write, and a field the source drops
+// later would never be removed from the copy. The patch is guarded by the resourceVersion; if it
+// loses a race, the next update of the copy tries again (syncDown).
+func (r *Reconciler) ownAsApplied(ctx context.Context, c client.Client, obj *unstructured.Unstructured) error {
+	patch, err := csaupgrade.UpgradeManagedFieldsPatch(obj, sets.New(r.fieldManager()), r.fieldManager())
+	if err != nil || patch == nil {
+		return err
+	}
+	if err := c.Patch(ctx, obj, client.RawPatch(types.JSONPatchType, patch)); err != nil {
+		return fmt.Errorf("taking over the fields of the create as applied: %w", err)
+	}
+	return nil
+}
+
 // objectOrNil keeps a nil pointer from becoming a non-nil interface.
 func objectOrNil(obj *unstructured.Unstructured) metav1.Object {
 	if obj == nil {
@@ -242,9 +423,10 @@ func objectOrNil(obj *unstructured.Unstructured) metav1.Object {
 	return obj
 }
 
-// ensureNamespace creates the copy's namespace if needed.
+// ensureNamespace creates the copy's namespace if needed; DestinationNamespace is the caller's
+// to provide.
 func (r *Reconciler) ensureNamespace(ctx context.Context, namespace string) error {
-	if namespace == "" {
+	if namespace == "" || r.DestinationNamespace != "" {
 		return nil
 	}
 	ns := &corev1.Namespace{}
@@ -299,30 +481,30 @@ func (r *Reconciler) release(ctx context.Context, src client.Client, obj *unstru
 	if !gone || !relatedGone {
 		return retryDeletion, nil
 	}
-	patch := client.MergeFrom(obj.DeepCopy())
-	controllerutil.RemoveFinalizer(obj, Finalizer)
-	if err := src.Patch(ctx, obj, patch); err != nil && !apierrors.IsNotFound(err) {
-		return 0, fmt.Errorf("removing finalizer: %w", err)
+	if err := removeFinalizer(ctx, src, obj); err != nil {
+		return 0, err
 	}
 	r.forgetRelated(source)
 	return 0, nil
 }
 
-// deleteCopy deletes the agent's copies of a source object, found by their ownership label, and
-// reports whether none is left.
+// deleteCopy deletes the agent's copies of a source object, found by their ownership marks, and
+// reports whether none is left. A copy is deleted only when its marks name exactly this source,
+// kind included, and it was not released to the provider.
 func (r *Reconciler) deleteCopy(ctx context.Context, source Source) (bool, error) {
-	copies := &unstructured.UnstructuredList{}
-	copies.SetGroupVersionKind(r.Kinds.Destination.GroupVersion().WithKind(r.Kinds.Destination.Kind + "List"))
 	owner := Owner{Agent: r.Agent, Source: source}
-	if err := r.Destination.List(ctx, copies, client.MatchingLabels(owner.Labels())); err != nil {
-		return false, fmt.Errorf("finding the copy: %w", err)
+	copies, err := r.listCopies(ctx, owner)
+	if err != nil {
+		return false, err
 	}
 	var errs []error
-	for i := range copies.Items {
-		copyObj := &copies.Items[i]
-		if got, ok := OwnerOf(copyObj); !ok || got != owner {
+	left := 0
+	for i := range copies {
+		copyObj := &copies[i]
+		if got, ok := OwnerOf(copyObj); !ok || got != owner || released(copyObj) {
 			continue
 		}
+		left++
 		if err := r.Destination.Delete(ctx, copyObj); err != nil && !apierrors.IsNotFound(err) {
 			errs = append(errs, err)
 		} else if err == nil {
@@ -332,5 +514,5 @@ func (r *Reconciler) deleteCopy(ctx context.Context, source Source) (bool, error
 	if err := errors.Join(errs...); err != nil {
 		return false, fmt.Errorf("deleting the copy: %w", err)
 	}
-	return len(copies.Items) == 0, nil
+	return left == 0, nil
 }

@@ -69,6 +69,9 @@ type Related struct {
 	Mutation, StatusMutation *mutation.Program
 	// SyncStatus copies the status of each copy back to its original.
 	SyncStatus bool
+	// Watch re-syncs the primary object when an original changes, not only when the primary
+	// object does. (Copies are always watched, so that an edited or deleted copy is restored.)
+	Watch bool
 	// Cleanup deletes the copies when the primary object goes.
 	Cleanup bool
 }
@@ -284,7 +287,7 @@ func (r *Reconciler) syncRelatedKind(ctx context.Context, sides relatedSides, re
 	var blocked error
 	for _, original := range originals {
 		desired, err := DesiredCopy(original, CopySpec{
-			GVK: toGVK, Namespace: toNamespace, Name: original.GetName(), Owner: owner, Mutation: rel.Mutation,
+			GVK: toGVK, Namespace: toNamespace, Name: relatedCopyName(rel, original.GetNamespace(), original.GetName()), Owner: owner, Mutation: rel.Mutation,
 			Data: templating.Data{ClusterName: owner.Source.Cluster, Object: original.Object},
 		})
 		if err != nil {
@@ -293,16 +296,17 @@ func (r *Reconciler) syncRelatedKind(ctx context.Context, sides relatedSides, re
 			continue
 		}
 		desired.SetLabels(withLabel(desired.GetLabels(), RelatedLabel, rel.Identifier))
-		if ok, err := r.mayWrite(ctx, to, desired, owner); err != nil || !ok {
-			if err == nil {
-				events.Event(sides.sourcePrimary, corev1.EventTypeWarning, "RelatedConflict",
-					fmt.Sprintf("%s: %s %s exists and is not managed by this provider; it is left alone", rel.Identifier, toGVK.Kind, desired.GetName()))
-				return ErrBlocked
-			}
+		verdict, err := r.verdictAt(ctx, to, desired, owner)
+		if err != nil {
 			return err
 		}
+		if verdict.IsConflict() {
+			events.Event(sides.sourcePrimary, corev1.EventTypeWarning, "RelatedConflict",
+				fmt.Sprintf("%s: %s %s exists and is not managed by this provider; it is left alone", rel.Identifier, toGVK.Kind, desired.GetName()))
+			return ErrBlocked
+		}
 		// The answer is the copy as it is now, status included.
-		if err := to.Patch(ctx, desired, client.Apply, client.FieldOwner(r.fieldManager()), client.ForceOwnership); err != nil {
+		if err := r.apply(ctx, to, desired, verdict == Create); err != nil {
 			return fmt.Errorf("copying %s %s: %w", toGVK.Kind, original.GetName(), err)
 		}
 		if rel.SyncStatus {
@@ -338,19 +342,56 @@ func relatedStatusBack(ctx context.Context, origin client.Client, original, copi
 	return nil
 }
 
-// mayWrite reports whether the target of a related copy is free or already this owner's.
-func (r *Reconciler) mayWrite(ctx context.Context, c client.Client, desired *unstructured.Unstructured, owner Owner) (bool, error) {
+// verdictAt decides whether the target of a related copy is free, already this owner's, or
+// taken.
+func (r *Reconciler) verdictAt(ctx context.Context, c client.Client, desired *unstructured.Unstructured, owner Owner) (Verdict, error) {
 	existing := &unstructured.Unstructured{}
 	existing.SetGroupVersionKind(desired.GroupVersionKind())
 	err := c.Get(ctx, client.ObjectKeyFromObject(desired), existing)
 	if apierrors.IsNotFound(err) {
-		return true, nil
+		return Create, nil
 	}
 	if err != nil {
-		return false, err
+		return 0, err
 	}
 	verdict, _ := Decide(existing, owner)
-	return verdict == Update, nil
+	return verdict, nil
+}
+
+// relatedCopyName is the name of a related object's copy on the other side. A copy of a
+// source-side original carries the original's namespace in its name: under the default naming
+// the copies of every namespace of a source cluster share one destination namespace, and two
+// namespaces may each hold a "db-config". A copy of a destination-side original lands next to
+// the source object under the original's name, which the destination side already keeps apart.
+func relatedCopyName(rel Related, namespace, name string) string {
+	if rel.Origin == FromSource && namespace != "" {
+		return templating.DNSLabel(namespace, name)
+	}
+	return name
+}
+
+// pointReferencesAtCopies makes the references to source-side related objects (object.reference)
+// in the desired copy of a primary object name the related copies (relatedCopyName), which is
+// what the destination side's controllers read. A reference that the spec mutation changed is
+// left as the mutation wrote it.
+func (r *Reconciler) pointReferencesAtCopies(desired, source *unstructured.Unstructured) error {
+	for _, rel := range r.Related {
+		if rel.Origin != FromSource || rel.Reference == nil || rel.NamespaceTemplate != nil {
+			continue
+		}
+		original, found, err := rel.Reference.Get(source.Object)
+		name, isName := original.(string)
+		if err != nil || !found || !isName || name == "" {
+			continue
+		}
+		if inCopy, found, err := rel.Reference.Get(desired.Object); err != nil || !found || inCopy != original {
+			continue
+		}
+		if err := rel.Reference.Set(desired.Object, relatedCopyName(rel, source.GetNamespace(), name)); err != nil {
+			return fmt.Errorf("related %s: pointing %s at the copy: %w", rel.Identifier, rel.Reference, err)
+		}
+	}
+	return nil
 }
 
 // LocateRelated returns where the related object of a primary object is on the origin side,
@@ -452,7 +493,11 @@ func (r *Reconciler) deleteRelated(ctx context.Context, source client.Client, ow
 		list := &unstructured.UnstructuredList{}
 		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
 		selector := withLabel(owner.Labels(), RelatedLabel, rel.Identifier)
-		if err := c.List(ctx, list, client.MatchingLabels(selector)); err != nil {
+		opts := []client.ListOption{client.MatchingLabels(selector)}
+		if rel.Origin == FromSource {
+			opts = append(opts, r.inDestination())
+		}
+		if err := c.List(ctx, list, opts...); err != nil {
 			return false, fmt.Errorf("related %s: finding copies: %w", rel.Identifier, err)
 		}
 		for i := range list.Items {

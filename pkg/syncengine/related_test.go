@@ -222,3 +222,47 @@ func TestReleasePatch(t *testing.T) {
 		t.Errorf("patch type %s", patch.Type())
 	}
 }
+
+func TestRelatedCopyName(t *testing.T) {
+	fromSource, fromDestination := Related{Origin: FromSource}, Related{Origin: FromDestination}
+	if got := relatedCopyName(fromSource, "team-a", "db-config"); got != templating.DNSLabel("team-a", "db-config") {
+		t.Errorf("copy of a source-side original = %q, want it to carry the namespace", got)
+	}
+	if relatedCopyName(fromSource, "one", "db-config") == relatedCopyName(fromSource, "two", "db-config") {
+		t.Error("originals of two namespaces must not share a copy name")
+	}
+	if got := relatedCopyName(fromDestination, "2x8c", "db-creds"); got != "db-creds" {
+		t.Errorf("copy of a destination-side original = %q, want its own name", got)
+	}
+}
+
+func TestPointReferencesAtCopies(t *testing.T) {
+	ref, err := mutation.ParsePath("spec.configRef")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Reconciler{Related: []Related{
+		{Identifier: "config", Origin: FromSource, Reference: &ref},
+		{Identifier: "credentials", Origin: FromDestination, Reference: &ref},
+	}}
+	source := primary()
+	desired := primary()
+	if err := r.pointReferencesAtCopies(desired, source); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, _ := unstructured.NestedString(desired.Object, "spec", "configRef"); got != relatedCopyName(r.Related[0], "default", "orders-config") {
+		t.Errorf("spec.configRef of the copy = %q, want the related copy's name", got)
+	}
+	if got, _, _ := unstructured.NestedString(source.Object, "spec", "configRef"); got != "orders-config" {
+		t.Errorf("the source object was changed: spec.configRef = %q", got)
+	}
+
+	mutated := primary()
+	_ = unstructured.SetNestedField(mutated.Object, "set-by-mutation", "spec", "configRef")
+	if err := r.pointReferencesAtCopies(mutated, source); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, _ := unstructured.NestedString(mutated.Object, "spec", "configRef"); got != "set-by-mutation" {
+		t.Errorf("a reference the mutation wrote became %q", got)
+	}
+}

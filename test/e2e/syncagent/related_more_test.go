@@ -21,6 +21,7 @@ import (
 	syncagentv1alpha1 "github.com/bindery-dev/bindery/apis/syncagent/v1alpha1"
 	"github.com/bindery-dev/bindery/pkg/syncagent"
 	"github.com/bindery-dev/bindery/pkg/syncengine"
+	"github.com/bindery-dev/bindery/pkg/templating"
 	"github.com/bindery-dev/bindery/test/framework"
 )
 
@@ -123,13 +124,16 @@ func TestRelatedStatusRenamedAndOtherNamespace(t *testing.T) {
 	providerNamespace := copied.GetNamespace()
 
 	t.Log("the Certificate from namespace certs lands as a TLSCertificate next to the copy")
-	waitForTLSCertificate(t, providerCluster, providerNamespace, "orders-cert", "orders.example.com")
-	waitForConfigMap(t, providerCluster, providerNamespace, "orders-settings", "50")
+	// A consumer-side original's copy carries the original's namespace in its name.
+	certCopy := templating.DNSLabel("certs", "orders-cert")
+	waitForTLSCertificate(t, providerCluster, providerNamespace, certCopy, "orders.example.com")
+	settingsCopy := templating.DNSLabel("default", "orders-settings")
+	waitForConfigMap(t, providerCluster, providerNamespace, settingsCopy, "50")
 
 	t.Log("the provider's status on the TLSCertificate flows back to the consumer's Certificate, mutated")
 	tls := &unstructured.Unstructured{}
 	tls.SetGroupVersionKind(tlsCertificateKind)
-	if err := providerCluster.Get(ctx, client.ObjectKey{Namespace: providerNamespace, Name: "orders-cert"}, tls); err != nil {
+	if err := providerCluster.Get(ctx, client.ObjectKey{Namespace: providerNamespace, Name: certCopy}, tls); err != nil {
 		t.Fatal(err)
 	}
 	tls.Object["status"] = map[string]any{"state": "Issued", "internalNote": "issued by ca-7 on node-3"}
@@ -157,7 +161,7 @@ func TestRelatedStatusRenamedAndOtherNamespace(t *testing.T) {
 	if err := consumer.Client.Update(ctx, cert); err != nil {
 		t.Fatal(err)
 	}
-	waitForTLSCertificate(t, providerCluster, providerNamespace, "orders-cert", "db.orders.example.com")
+	waitForTLSCertificate(t, providerCluster, providerNamespace, certCopy, "db.orders.example.com")
 
 	t.Log("the operator's Secret in a namespace of its own reaches the consumer, and follows updates")
 	// The templates of a provider-origin entry see the copy: its namespace and name.
@@ -181,8 +185,8 @@ func TestRelatedStatusRenamedAndOtherNamespace(t *testing.T) {
 		t.Fatal(err)
 	}
 	framework.WaitFor(t, time.Minute, "related copies to be cleaned up", func(ctx context.Context) (bool, string, error) {
-		tlsErr := providerCluster.Get(ctx, client.ObjectKey{Namespace: providerNamespace, Name: "orders-cert"}, tls.DeepCopy())
-		configErr := providerCluster.Get(ctx, client.ObjectKey{Namespace: providerNamespace, Name: "orders-settings"}, &corev1.ConfigMap{})
+		tlsErr := providerCluster.Get(ctx, client.ObjectKey{Namespace: providerNamespace, Name: certCopy}, tls.DeepCopy())
+		configErr := providerCluster.Get(ctx, client.ObjectKey{Namespace: providerNamespace, Name: settingsCopy}, &corev1.ConfigMap{})
 		secretErr := consumer.Client.Get(ctx, client.ObjectKey{Namespace: "default", Name: credsName}, &corev1.Secret{})
 		return apierrors.IsNotFound(tlsErr) && apierrors.IsNotFound(configErr) && apierrors.IsNotFound(secretErr),
 			fmt.Sprintf("TLSCertificate: %v; ConfigMap: %v; consumer Secret: %v", tlsErr, configErr, secretErr), nil

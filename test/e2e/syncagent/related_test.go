@@ -15,6 +15,7 @@ import (
 	syncagentv1alpha1 "github.com/bindery-dev/bindery/apis/syncagent/v1alpha1"
 	"github.com/bindery-dev/bindery/pkg/syncagent"
 	"github.com/bindery-dev/bindery/pkg/syncengine"
+	"github.com/bindery-dev/bindery/pkg/templating"
 	"github.com/bindery-dev/bindery/test/framework"
 )
 
@@ -54,16 +55,19 @@ func TestRelatedObjects(t *testing.T) {
 	framework.CreateWhenServed(t, consumer.Client, db)
 
 	source := syncengine.Source{Cluster: consumer.Cluster.String(), Namespace: "default", Name: "orders"}
-	copied := waitForCopy(t, providerCluster, source, "configRef", "db-config")
+	// The ConfigMap's copy carries its namespace in its name (the provider namespace is shared by
+	// every namespace of the workspace), and the copy of the Database refers to it by that name.
+	configCopy := templating.DNSLabel("default", "db-config")
+	copied := waitForCopy(t, providerCluster, source, "configRef", configCopy)
 	providerNamespace := copied.GetNamespace()
 
 	t.Log("the consumer's ConfigMap reaches the provider and follows updates")
-	waitForConfigMap(t, providerCluster, providerNamespace, "db-config", "100")
+	waitForConfigMap(t, providerCluster, providerNamespace, configCopy, "100")
 	config.Data["max_connections"] = "200"
 	if err := consumer.Client.Update(ctx, config); err != nil {
 		t.Fatal(err)
 	}
-	waitForConfigMap(t, providerCluster, providerNamespace, "db-config", "200")
+	waitForConfigMap(t, providerCluster, providerNamespace, configCopy, "200")
 
 	t.Log("the operator's credentials Secret reaches the consumer and follows updates")
 	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "orders-creds", Namespace: providerNamespace}, StringData: map[string]string{"password": "s3cret"}}
@@ -86,7 +90,7 @@ func TestRelatedObjects(t *testing.T) {
 		t.Fatal(err)
 	}
 	framework.WaitFor(t, time.Minute, "related copies to be cleaned up", func(ctx context.Context) (bool, string, error) {
-		providerConfig := providerCluster.Get(ctx, client.ObjectKey{Namespace: providerNamespace, Name: "db-config"}, &corev1.ConfigMap{})
+		providerConfig := providerCluster.Get(ctx, client.ObjectKey{Namespace: providerNamespace, Name: configCopy}, &corev1.ConfigMap{})
 		consumerSecret := consumer.Client.Get(ctx, client.ObjectKey{Namespace: "default", Name: "orders-creds"}, &corev1.Secret{})
 		return apierrors.IsNotFound(providerConfig) && apierrors.IsNotFound(consumerSecret),
 			fmt.Sprintf("provider ConfigMap: %v; consumer Secret: %v", providerConfig, consumerSecret), nil

@@ -127,7 +127,7 @@ func TestBlockedObjectIsRetried(t *testing.T) {
 
 	t.Log("the provider already has an object of its own where the copy would land")
 	db := database("orders", "postgres")
-	namer, err := syncengine.NewNamer(nil)
+	namer, err := syncengine.NewNamer(syncengine.Naming{})
 	if err != nil {
 		t.Fatal(err)
 	}
