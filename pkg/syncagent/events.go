@@ -12,7 +12,7 @@ import (
 type EventPolicy string
 
 const (
-	// AllEvents writes progress (Placed, Synced) and problems: a consumer sees every step.
+	// AllEvents writes progress (Synced; Accepted and Placed when placing is held up) and problems.
 	AllEvents EventPolicy = "all"
 	// WarningEvents writes problems only. Every event is a write through kcp's virtual workspace,
 	// which costs kcp about as much as the object's own sync writes (docs/performance.md), so on a

@@ -48,7 +48,7 @@ const (
 func BenchmarkSync(b *testing.B) { benchmarkSync(b) }
 
 // BenchmarkSyncWarningEventsOnly is BenchmarkSync with --consumer-events=warnings: the agent
-// writes no progress events (Placed, Synced) on consumers' objects, only problems.
+// writes no progress events (Synced, Accepted, Placed) on consumers' objects, only problems.
 func BenchmarkSyncWarningEventsOnly(b *testing.B) { benchmarkSync(b, "--consumer-events=warnings") }
 
 func benchmarkSync(b *testing.B, agentArgs ...string) {

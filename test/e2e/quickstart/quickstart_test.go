@@ -39,7 +39,7 @@ var expectations = map[string]expectation{
 	`kubectl --kubeconfig .bindery/team-a.kubeconfig get database orders -o jsonpath='{.status.endpoint}{"\n"}'`: {
 		contains: []string{".db.provider.example:5432"}},
 	"kubectl --kubeconfig .bindery/team-a.kubeconfig get events --field-selector involvedObject.name=orders": {
-		contains: []string{"Placed", "Synced"}},
+		contains: []string{"Synced"}},
 	"kubectl --kubeconfig .bindery/team-a.kubeconfig wait secret/orders-credentials --for=create --timeout=1m": {
 		contains: []string{"condition met"}},
 	"kubectl --kubeconfig .bindery/team-a.kubeconfig get secret orders-credentials -o jsonpath='{.data.password}' | base64 -d; echo": {

@@ -204,17 +204,24 @@ func (s staleReads) List(ctx context.Context, list client.ObjectList, opts ...cl
 // background).
 func waitForEvent(t *testing.T, c client.Client, namespace, name, reason string) {
 	t.Helper()
-	framework.WaitFor(t, 30*time.Second, "a "+reason+" event on "+name, func(ctx context.Context) (bool, string, error) {
-		events := &corev1.EventList{}
-		if err := c.List(ctx, events, client.InNamespace(namespace)); err != nil {
-			return false, "", err
-		}
-		var reasons []string
-		for _, e := range events.Items {
-			if e.InvolvedObject.Name == name {
-				reasons = append(reasons, e.Reason)
-			}
-		}
+	framework.WaitFor(t, 30*time.Second, "a "+reason+" event on "+name, func(context.Context) (bool, string, error) {
+		reasons := eventReasons(t, c, namespace, name)
 		return slices.Contains(reasons, reason), fmt.Sprint(reasons), nil
 	})
+}
+
+// eventReasons lists the reasons of the events on a source object.
+func eventReasons(t *testing.T, c client.Client, namespace, name string) []string {
+	t.Helper()
+	events := &corev1.EventList{}
+	if err := c.List(framework.Context(t), events, client.InNamespace(namespace)); err != nil {
+		t.Fatal(err)
+	}
+	var reasons []string
+	for _, e := range events.Items {
+		if e.InvolvedObject.Name == name {
+			reasons = append(reasons, e.Reason)
+		}
+	}
+	return reasons
 }
