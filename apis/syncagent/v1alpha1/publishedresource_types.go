@@ -27,6 +27,14 @@ type PublishedResource struct {
 }
 
 // PublishedResourceSpec says what to publish and how consumer objects are synced.
+//
+// The CRD it publishes and the name consumers see are fixed once it exists: every copy in the
+// provider cluster is marked with the consumer-side kind and lives in the provider-side kind, so
+// an edit of either would leave the copies of the old one to nobody and make new ones for the
+// same consumer objects. To publish under another name, create a second PublishedResource.
+//
+// +kubebuilder:validation:XValidation:rule="self.resource.apiGroup == oldSelf.resource.apiGroup && self.resource.kind == oldSelf.resource.kind",message="spec.resource.apiGroup and spec.resource.kind are immutable: the copies in the provider cluster are of this CRD; create another PublishedResource to publish another CRD"
+// +kubebuilder:validation:XValidation:rule="[has(self.projection) && has(self.projection.group), has(self.projection) && has(self.projection.kind), has(self.projection) && has(self.projection.scope)] == [has(oldSelf.projection) && has(oldSelf.projection.group), has(oldSelf.projection) && has(oldSelf.projection.kind), has(oldSelf.projection) && has(oldSelf.projection.scope)]",message="spec.projection.group, kind and scope are immutable: the copies in the provider cluster are marked with the published kind; create another PublishedResource to publish under another name"
 type PublishedResourceSpec struct {
 	// Resource is the CRD in the provider cluster to publish.
 	Resource SourceResource `json:"resource"`
@@ -65,10 +73,12 @@ type PublishedResourceSpec struct {
 type SourceResource struct {
 	// APIGroup of the CRD, e.g. databases.internal.example.com.
 	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
 	APIGroup string `json:"apiGroup"`
 
 	// Kind of the CRD, e.g. PostgresCluster.
 	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
 	// +kubebuilder:validation:Pattern=`^[A-Z][A-Za-z0-9]*$`
 	Kind string `json:"kind"`
 
@@ -78,10 +88,14 @@ type SourceResource struct {
 	Versions []string `json:"versions,omitempty"`
 }
 
-// Projection is what consumers see instead of the provider's names.
+// Projection is what consumers see instead of the provider's names. Group, Kind and Scope are
+// immutable (see PublishedResourceSpec).
+//
+// +kubebuilder:validation:XValidation:rule="(!has(self.group) || !has(oldSelf.group) || self.group == oldSelf.group) && (!has(self.kind) || !has(oldSelf.kind) || self.kind == oldSelf.kind) && (!has(self.scope) || !has(oldSelf.scope) || self.scope == oldSelf.scope)",message="spec.projection.group, kind and scope are immutable: the copies in the provider cluster are marked with the published kind; create another PublishedResource to publish under another name"
 type Projection struct {
 	// Group is the API group in kcp.
 	// +optional
+	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
 	Group string `json:"group,omitempty"`
 
@@ -91,6 +105,7 @@ type Projection struct {
 
 	// Kind is the published kind; the list kind and singular follow from it.
 	// +optional
+	// +kubebuilder:validation:MaxLength=63
 	// +kubebuilder:validation:Pattern=`^[A-Z][A-Za-z0-9]*$`
 	Kind string `json:"kind,omitempty"`
 
