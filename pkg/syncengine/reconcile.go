@@ -129,11 +129,30 @@ func (r *Reconciler) Reconcile(ctx context.Context, cluster string, key types.Na
 	accepted := false
 	if !controllerutil.ContainsFinalizer(obj, Finalizer) {
 		if err := addFinalizer(ctx, src, obj); err != nil {
-			return 0, reportFailure(events, obj, err)
+			return lookAgain(ctx, events, obj, err)
 		}
 		accepted = true
 	}
-	return 0, reportFailure(events, obj, r.sync(ctx, src, obj, owner, events, accepted))
+	return lookAgain(ctx, events, obj, r.sync(ctx, src, obj, owner, events, accepted))
+}
+
+// errCacheBehind marks a write refused because what the engine read was older than the object:
+// a cached read that had not caught up yet (with the engine's own last write, usually). It is no
+// failure to report, only a reason to look again.
+var errCacheBehind = errors.New("the object changed since it was read")
+
+// retryCacheBehind is how soon a pass whose read was behind is repeated; the watch event of the
+// newer object usually brings it back sooner.
+const retryCacheBehind = time.Second
+
+// lookAgain turns an err of a sync pass into Reconcile's result: a read that was behind means
+// looking again soon, quietly; anything else is reported (reportFailure) and returned.
+func lookAgain(ctx context.Context, events record.EventRecorder, obj *unstructured.Unstructured, err error) (time.Duration, error) {
+	if errors.Is(err, errCacheBehind) {
+		log.FromContext(ctx).V(1).Info("looking again: the read was behind", "reason", err.Error())
+		return retryCacheBehind, nil
+	}
+	return 0, reportFailure(events, obj, err)
 }
 
 // sourceGone removes what is left of a source object that is gone without the Finalizer (it was
@@ -157,6 +176,9 @@ func addFinalizer(ctx context.Context, c client.Client, obj *unstructured.Unstru
 	patch := client.MergeFromWithOptions(obj.DeepCopy(), client.MergeFromWithOptimisticLock{})
 	controllerutil.AddFinalizer(obj, Finalizer)
 	if err := c.Patch(ctx, obj, patch); err != nil {
+		if apierrors.IsConflict(err) {
+			err = fmt.Errorf("%w: %w", errCacheBehind, err)
+		}
 		return fmt.Errorf("adding the finalizer %s: %w", Finalizer, err)
 	}
 	return nil
@@ -396,7 +418,7 @@ func (r *Reconciler) apply(ctx context.Context, c client.Client, desired *unstru
 	created := desired.DeepCopy()
 	if err := c.Create(ctx, created, client.FieldOwner(r.fieldManager())); err != nil {
 		if apierrors.IsAlreadyExists(err) {
-			return fmt.Errorf("%s %s appeared in the target cluster since it was found free; looking again: %w", desired.GetKind(), desired.GetName(), err)
+			return fmt.Errorf("%w: %s %s exists in the target cluster, where the read found it free: %w", errCacheBehind, desired.GetKind(), desired.GetName(), err)
 		}
 		return err
 	}

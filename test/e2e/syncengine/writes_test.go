@@ -83,13 +83,17 @@ func TestFirstWriteNeverTakesOverAnObject(t *testing.T) {
 	create(t, p.destination, object(destWidget, target.Namespace, target.Name, map[string]any{"size": "provider's own"}))
 
 	r.Destination = staleReads{Client: p.destination, key: target, gvk: destWidget}
-	_, err := r.Reconcile(framework.Context(t), sourceName, types.NamespacedName{Namespace: ns, Name: "a"})
+	after, err := r.Reconcile(framework.Context(t), sourceName, types.NamespacedName{Namespace: ns, Name: "a"})
 	theirs := getObject(t, p.destination, destWidget, target.Namespace, target.Name)
 	if size, _, _ := unstructured.NestedString(theirs.Object, "spec", "size"); size != "provider's own" {
 		t.Fatalf("the provider's own object now has spec.size %q: the engine took it over (Reconcile: %v)", size, err)
 	}
-	if _, owned := syncengine.OwnerOf(theirs); owned || err == nil {
-		t.Fatalf("the write over the provider's object must fail and leave it unmarked (Reconcile: %v, labels %v)", err, theirs.GetLabels())
+	if _, owned := syncengine.OwnerOf(theirs); owned {
+		t.Fatalf("the provider's object got the engine's marks: %v", theirs.GetLabels())
+	}
+	// The refused write is no failure to report: the read was behind, so the engine looks again.
+	if err != nil || after <= 0 {
+		t.Fatalf("Reconcile = %s, %v; want no error and a pass again soon", after, err)
 	}
 
 	r.Destination = p.destination
