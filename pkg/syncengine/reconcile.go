@@ -105,6 +105,14 @@ func (r *Reconciler) fieldManager() string { return "bindery-" + r.Agent }
 // something is still in progress.
 func (r *Reconciler) Reconcile(ctx context.Context, cluster string, key types.NamespacedName) (time.Duration, error) {
 	src, events, err := r.Sources.Cluster(ctx, cluster)
+	if errors.Is(err, multicluster.ErrClusterNotFound) {
+		// Not engaged, or not any more: retrying would retry for ever once the cluster is gone
+		// for good (a deleted workspace, an unbound export). If it is engaged again, its objects
+		// come back from the engagement's first list. Its copies stay where they are: the
+		// provider's objects are never deleted for want of a source that might come back.
+		log.FromContext(ctx).V(1).Info("dropping the request: the source cluster is not engaged", "cluster", cluster)
+		return 0, nil
+	}
 	if err != nil {
 		return 0, fmt.Errorf("cluster %s: %w", cluster, err)
 	}
@@ -422,20 +430,28 @@ func (r *Reconciler) apply(ctx context.Context, c client.Client, desired *unstru
 		}
 		return err
 	}
-	return r.ownAsApplied(ctx, c, created)
+	// The copy is written; a lost race of the follow-up (the destination's operator wrote first,
+	// typically) is made up for before the next update.
+	if err := r.ownAsApplied(ctx, c, created); err != nil && !errors.Is(err, errCacheBehind) {
+		return err
+	}
+	return nil
 }
 
 // ownAsApplied turns the field manager entry of the engine's create (an Update) into its Apply
 // entry, as kubectl does when it moves an object from client-side to server-side apply: left as
 // it is, that entry would keep owning the fields of the first write, and a field the source drops
 // later would never be removed from the copy. The patch is guarded by the resourceVersion; if it
-// loses a race, the next update of the copy tries again (syncDown).
+// loses a race (errCacheBehind), the next update of the copy tries again (syncDown).
 func (r *Reconciler) ownAsApplied(ctx context.Context, c client.Client, obj *unstructured.Unstructured) error {
 	patch, err := csaupgrade.UpgradeManagedFieldsPatch(obj, sets.New(r.fieldManager()), r.fieldManager())
 	if err != nil || patch == nil {
 		return err
 	}
 	if err := c.Patch(ctx, obj, client.RawPatch(types.JSONPatchType, patch)); err != nil {
+		if apierrors.IsConflict(err) {
+			err = fmt.Errorf("%w: %w", errCacheBehind, err)
+		}
 		return fmt.Errorf("taking over the fields of the create as applied: %w", err)
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -97,6 +99,7 @@ func benchmarkSync(b *testing.B, agentArgs ...string) {
 	synced := time.Since(start)
 	syncKCP, syncAgent := kcp(), agentCPU()
 	b.Logf("kcp requests per synced object during the sync phase:\n%s", requests())
+	b.Logf("events on the objects of one consumer workspace, by reason: %s", eventsByReason(b, consumers[0]))
 
 	latencies := steadyLatencies(b, consumers, seen)
 	b.StopTimer()
@@ -458,4 +461,24 @@ func label(line, name string) string {
 	}
 	rest := line[i+len(name)+2:]
 	return rest[:strings.IndexByte(rest, '"')]
+}
+
+// eventsByReason counts the events in a workspace by reason (with their repeat counts), so that the
+// log says which events the requests per object went into.
+func eventsByReason(b *testing.B, ws *framework.Workspace) string {
+	b.Helper()
+	events := &corev1.EventList{}
+	if err := ws.Client.List(framework.Context(b), events); err != nil {
+		return err.Error()
+	}
+	counts := map[string]int32{}
+	for _, e := range events.Items {
+		counts[e.Type+"/"+e.Reason] += max(e.Count, 1)
+	}
+	keys := slices.Sorted(maps.Keys(counts))
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s=%d", k, counts[k]))
+	}
+	return strings.Join(parts, " ")
 }

@@ -17,6 +17,7 @@ import (
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/tools/record"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/multicluster-runtime/pkg/multicluster"
 
 	"github.com/bindery-dev/bindery/pkg/syncengine"
 	"github.com/bindery-dev/bindery/test/framework"
@@ -53,15 +54,17 @@ func pairWith(t *testing.T, source *servers.Kube) pair {
 	}
 }
 
-// sourceClusters serves the one source cluster under sourceName.
+// sourceClusters serves the one source cluster under sourceName, until it is gone (disengaged,
+// as a deleted workspace is).
 type sourceClusters struct {
 	client client.Client
 	events record.EventRecorder
+	gone   bool
 }
 
 func (s *sourceClusters) Cluster(_ context.Context, name string) (client.Client, record.EventRecorder, error) {
-	if name != sourceName {
-		return nil, nil, apierrors.NewNotFound(schema.GroupResource{Resource: "clusters"}, name)
+	if name != sourceName || s.gone {
+		return nil, nil, fmt.Errorf("cluster %s: %w", name, multicluster.ErrClusterNotFound)
 	}
 	return s.client, s.events, nil
 }

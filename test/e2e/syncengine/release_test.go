@@ -3,6 +3,8 @@ package syncengine
 import (
 	"testing"
 
+	"k8s.io/apimachinery/pkg/types"
+
 	"github.com/bindery-dev/bindery/pkg/syncengine"
 	"github.com/bindery-dev/bindery/pkg/templating"
 	"github.com/bindery-dev/bindery/test/framework"
@@ -47,5 +49,26 @@ func TestReleasedCopiesOutliveTheirSources(t *testing.T) {
 	kept := getObject(t, p.destination, destWidget, sourceName, templating.DNSLabel(ns, "kept"))
 	if _, still := kept.GetAnnotations()[syncengine.ReleasedAnnotation]; still {
 		t.Error("the copy of the object that still exists was not taken back")
+	}
+}
+
+// TestGoneClusterIsNotRetried syncs a Widget, then lets its cluster disappear (disengaged, as a
+// deleted workspace is) while the copy's watch still leads to it: the request is dropped rather
+// than retried for ever, and the copy stays, for the provider to keep or remove.
+func TestGoneClusterIsNotRetried(t *testing.T) {
+	t.Parallel()
+	p := newPair(t)
+	r := p.reconciler(t, framework.UniqueName("gone-cluster"))
+	ns := newNamespace(t, p.source, "gone-cluster")
+	create(t, p.source, object(sourceWidget, ns, "a", map[string]any{}))
+	reconcile(t, r, ns, "a")
+
+	p.sources.gone = true
+	after, err := r.Reconcile(framework.Context(t), sourceName, types.NamespacedName{Namespace: ns, Name: "a"})
+	if err != nil || after != 0 {
+		t.Errorf("Reconcile of an object of a gone cluster = %s, %v; want the request dropped (0, nil)", after, err)
+	}
+	if getObject(t, p.destination, destWidget, sourceName, templating.DNSLabel(ns, "a")) == nil {
+		t.Error("the copy of an object of a gone cluster was deleted")
 	}
 }

@@ -1,6 +1,7 @@
 package syncengine
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"testing"
@@ -112,5 +113,47 @@ func ensureNamespace(t *testing.T, c client.Client, name string) {
 	ns.SetName(name)
 	if err := c.Create(framework.Context(t), ns); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
+	}
+}
+
+// operatorAtOnce is a destination client whose creates are answered at once by the destination's
+// operator, which writes the status of the new object before the engine's next request.
+type operatorAtOnce struct{ client.Client }
+
+func (o operatorAtOnce) Create(ctx context.Context, obj client.Object, opts ...client.CreateOption) error {
+	if err := o.Client.Create(ctx, obj, opts...); err != nil {
+		return err
+	}
+	u, ok := obj.(*unstructured.Unstructured)
+	if !ok {
+		return nil
+	}
+	answered := u.DeepCopy()
+	answered.Object["status"] = map[string]any{"phase": "Provisioning"}
+	return o.Client.Status().Update(ctx, answered)
+}
+
+// TestOperatorAnsweringAtOnceIsNoFailure has the destination's operator write the status of a new
+// copy before the engine's follow-up to the create: the sync goes on without a failure (no
+// SyncFailed event), and the next update of the copy removes a field the source dropped.
+func TestOperatorAnsweringAtOnceIsNoFailure(t *testing.T) {
+	t.Parallel()
+	p := newPair(t)
+	r := p.reconciler(t, framework.UniqueName("operator"))
+	r.Destination = operatorAtOnce{p.destination}
+	ns := newNamespace(t, p.source, "operator")
+	create(t, p.source, object(sourceWidget, ns, "a", map[string]any{"size": "1", "extra": "x"}))
+	reconcile(t, r, ns, "a")
+
+	src := getObject(t, p.source, sourceWidget, ns, "a")
+	patch := client.MergeFrom(src.DeepCopy())
+	unstructured.RemoveNestedField(src.Object, "spec", "extra")
+	if err := p.source.Patch(framework.Context(t), src, patch); err != nil {
+		t.Fatal(err)
+	}
+	reconcile(t, r, ns, "a")
+	copied := getObject(t, p.destination, destWidget, sourceName, templating.DNSLabel(ns, "a"))
+	if _, found, _ := unstructured.NestedString(copied.Object, "spec", "extra"); found {
+		t.Errorf("spec.extra, which the source dropped, is still on the copy: %v", copied.Object["spec"])
 	}
 }
