@@ -312,6 +312,14 @@ func (r *Reconciler) syncDown(ctx context.Context, obj *unstructured.Unstructure
 		return nil, false, nil
 	}
 	markApplied(desired)
+	return r.writeCopy(ctx, obj, existing, desired, owner, events)
+}
+
+// writeCopy writes desired over existing (nil: nothing there) if the marks allow it and something
+// changed, and says whether it created the copy; a nil copy means a conflict, reported as an event
+// on the source object.
+func (r *Reconciler) writeCopy(ctx context.Context, obj, existing, desired *unstructured.Unstructured, owner Owner, events record.EventRecorder) (copied *unstructured.Unstructured, created bool, err error) {
+	namespace, name := desired.GetNamespace(), desired.GetName()
 	verdict, message := Decide(objectOrNil(existing), owner)
 	switch verdict {
 	case Create:
