@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	apisv1alpha1 "github.com/kcp-dev/sdk/apis/apis/v1alpha1"
 	apisv1alpha2 "github.com/kcp-dev/sdk/apis/apis/v1alpha2"
@@ -47,6 +48,14 @@ type Reconciler struct {
 	KCP client.Client
 	// AgentName marks what this agent owns.
 	AgentName string
+	// Namespace is the agent's namespace in the provider cluster; with AgentName it is the
+	// identity that status.agent records.
+	Namespace string
+	// Agents tells whether the agents that hold or contend for a PublishedResource are alive.
+	Agents Agents
+	// Recheck is how often a PublishedResource that another agent holds, or contends for, is
+	// looked at again, to see whether that agent is gone.
+	Recheck time.Duration
 	// ExportName is the APIExport the agent manages.
 	ExportName string
 	// Selector picks this agent's PublishedResources.
@@ -63,11 +72,28 @@ type outcome struct {
 }
 
 // Reconcile publishes one PublishedResource (if it exists and is this agent's), then brings the
-// APIExport in line with all of the agent's PublishedResources, then reports the result.
+// APIExport in line with all of the agent's PublishedResources, then reports the result. A
+// PublishedResource that another live agent holds is left alone (claim), and so is the export
+// while an older agent of the same name runs.
 func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+	elder, err := r.Agents.Elder(ctx)
+	if err != nil {
+		// Without the right to read presence Leases the agent cannot find a twin; it works on
+		// rather than not at all.
+		log.FromContext(ctx).Error(err, "cannot look for another agent of the same name; going on as the only one")
+	}
 	pr, err := r.get(ctx, req.Name)
 	if err != nil {
 		return reconcile.Result{}, err
+	}
+	if pr != nil {
+		mine, err := r.claim(ctx, pr, elder)
+		if err != nil || !mine {
+			return reconcile.Result{RequeueAfter: r.Recheck}, err
+		}
+	}
+	if elder != nil {
+		return reconcile.Result{RequeueAfter: r.Recheck}, nil
 	}
 	var result outcome
 	if pr != nil {
@@ -79,10 +105,19 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 			return reconcile.Result{}, err
 		}
 	}
-	return reconcile.Result{}, errors.Join(result.err, exportErr)
+	return r.recheck(pr), errors.Join(result.err, exportErr)
 }
 
-// get returns the named PublishedResource if it exists and matches the agent's selector.
+// recheck looks at a PublishedResource with contenders again, to drop those that are gone.
+func (r *Reconciler) recheck(pr *syncagentv1alpha1.PublishedResource) reconcile.Result {
+	if pr != nil && len(pr.Status.Contenders) > 0 {
+		return reconcile.Result{RequeueAfter: r.Recheck}
+	}
+	return reconcile.Result{}
+}
+
+// get returns the named PublishedResource if it exists and matches the agent's selector. One
+// that exists but does not match is released: another agent may hold it.
 func (r *Reconciler) get(ctx context.Context, name string) (*syncagentv1alpha1.PublishedResource, error) {
 	if name == "" {
 		return nil, nil
@@ -92,7 +127,7 @@ func (r *Reconciler) get(ctx context.Context, name string) (*syncagentv1alpha1.P
 		return nil, client.IgnoreNotFound(err)
 	}
 	if !r.Selector.Matches(labels.Set(pr.Labels)) {
-		return nil, nil
+		return nil, r.release(ctx, pr)
 	}
 	return pr, nil
 }
@@ -164,7 +199,7 @@ type exportOutcome struct {
 // PublishedResource being reconciled. A PublishedResource whose schema clashes with another
 // entry is left out (ResolveSchemas), so that it does not hold back the others.
 func (r *Reconciler) syncExport(ctx context.Context, current *syncagentv1alpha1.PublishedResource, fresh *apisv1alpha1.APIResourceSchema) (exportOutcome, error) {
-	prs, err := r.listOwn(ctx)
+	prs, err := r.listOwn(ctx, current)
 	if err != nil {
 		return exportOutcome{}, err
 	}
@@ -255,12 +290,19 @@ func (r *Reconciler) conflictMessage(ctx context.Context, c Conflict) string {
 		r.ExportName, resource, c.ForeignSchema, owner)
 }
 
-func (r *Reconciler) listOwn(ctx context.Context) ([]syncagentv1alpha1.PublishedResource, error) {
+// listOwn lists the PublishedResources the agent selects and holds; current (if not nil) was
+// claimed a moment ago, which the cache may not show yet.
+func (r *Reconciler) listOwn(ctx context.Context, current *syncagentv1alpha1.PublishedResource) ([]syncagentv1alpha1.PublishedResource, error) {
 	list := &syncagentv1alpha1.PublishedResourceList{}
 	if err := r.Provider.List(ctx, list, client.MatchingLabelsSelector{Selector: r.Selector}); err != nil {
 		return nil, fmt.Errorf("listing PublishedResources: %w", err)
 	}
-	return list.Items, nil
+	return slices.DeleteFunc(list.Items, func(pr syncagentv1alpha1.PublishedResource) bool {
+		if current != nil && pr.Name == current.Name {
+			return !Holds(current, r.self())
+		}
+		return !Holds(&pr, r.self())
+	}), nil
 }
 
 func (r *Reconciler) ownedSchemas(ctx context.Context) (sets.Set[string], error) {
@@ -369,18 +411,28 @@ func (r *Reconciler) report(ctx context.Context, pr *syncagentv1alpha1.Published
 		})
 	}
 	previous, ready := SetReady(status, pr.Generation)
-	if equality.Semantic.DeepEqual(&pr.Status, status) {
-		return nil
-	}
 	// The optimistic lock keeps the Synced condition, which the sync controller writes, and so
 	// Ready is computed from the Synced condition that is stored.
-	patch := client.MergeFromWithOptions(pr.DeepCopy(), client.MergeFromWithOptimisticLock{})
-	pr.Status = *status
-	if err := r.Provider.Status().Patch(ctx, pr, patch); err != nil {
-		return fmt.Errorf("updating status of PublishedResource %s: %w", pr.Name, err)
+	if changed, err := r.patchStatus(ctx, pr, status); err != nil || !changed {
+		return err
 	}
 	ReadyEvent(r.Recorder, pr, previous, ready)
 	return nil
+}
+
+// patchStatus writes status into pr if it differs, with an optimistic lock: what the sync
+// controller or another agent wrote meanwhile is never overwritten, the write fails instead and
+// the reconcile starts again from what is stored. It reports whether it wrote.
+func (r *Reconciler) patchStatus(ctx context.Context, pr *syncagentv1alpha1.PublishedResource, status *syncagentv1alpha1.PublishedResourceStatus) (bool, error) {
+	if equality.Semantic.DeepEqual(&pr.Status, status) {
+		return false, nil
+	}
+	patch := client.MergeFromWithOptions(pr.DeepCopy(), client.MergeFromWithOptimisticLock{})
+	pr.Status = *status
+	if err := r.Provider.Status().Patch(ctx, pr, patch); err != nil {
+		return false, fmt.Errorf("updating status of PublishedResource %s: %w", pr.Name, err)
+	}
+	return true, nil
 }
 
 // publishedCondition is the SchemaPublished condition for the outcome of a reconcile; schema is

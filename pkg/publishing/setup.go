@@ -49,7 +49,7 @@ func (r *Reconciler) forCRD(ctx context.Context, obj client.Object) []reconcile.
 }
 
 func (r *Reconciler) requestsFor(ctx context.Context, match func(syncagentv1alpha1.PublishedResource) bool) []reconcile.Request {
-	prs, err := r.listOwn(ctx)
+	prs, err := r.listOwn(ctx, nil)
 	if err != nil {
 		ctrl.LoggerFrom(ctx).Error(err, "mapping an event to PublishedResources")
 		return nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/kcp-dev/logicalcluster/v3"
@@ -44,8 +45,14 @@ type Options struct {
 	EndpointSliceName string
 	// AgentName marks everything the agent owns; two agents must have different names.
 	AgentName string
-	// Namespace holds the agent's leader election lease in the provider cluster.
+	// Namespace holds the agent's presence Lease and its leader election lease in the provider
+	// cluster; with AgentName it is the agent's identity in status.agent of PublishedResources
+	// (default DefaultNamespace).
 	Namespace string
+	// PresenceLeaseDuration is how long the agent counts as alive after it last renewed its
+	// presence Lease: after that, other agents may take over its PublishedResources (default
+	// DefaultPresenceLeaseDuration).
+	PresenceLeaseDuration time.Duration
 	// Selector picks the PublishedResources of this agent.
 	Selector labels.Selector
 	// LeaderElection lets several replicas run, one active.
@@ -99,6 +106,9 @@ func NewScheme() *runtime.Scheme {
 
 // Run runs the agent until ctx ends.
 func Run(ctx context.Context, opts Options) error {
+	if opts.Namespace == "" {
+		opts.Namespace = DefaultNamespace
+	}
 	if err := opts.Validate(); err != nil {
 		return err
 	}
@@ -162,11 +172,18 @@ func Run(ctx context.Context, opts Options) error {
 	if err := mgr.Add(kcpCluster); err != nil {
 		return err
 	}
+	present, err := startPresence(ctx, opts, scheme, mgr)
+	if err != nil {
+		return err
+	}
 
 	reconciler := &publishing.Reconciler{
 		Provider:   mgr.GetClient(),
 		KCP:        kcpClient,
 		AgentName:  opts.AgentName,
+		Namespace:  opts.Namespace,
+		Agents:     present,
+		Recheck:    present.duration / 5,
 		ExportName: exportName,
 		Selector:   opts.Selector,
 		Recorder:   mgr.GetEventRecorderFor("bindery-syncagent"),
@@ -181,7 +198,7 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	syncing := &syncController{
 		provider: mgr.GetClient(), mapper: mgr.GetRESTMapper(), units: units, sources: syncengine.ManagerSources(mcmgr, "bindery-syncagent", opts.ConsumerEvents.Recorder),
-		agent: opts.AgentName, selector: opts.Selector,
+		agent: opts.AgentName, namespace: opts.Namespace, selector: opts.Selector,
 		release: &releaser{
 			kcp: kcpClient, config: opts.KCPConfig, sliceName: opts.EndpointSliceName, scheme: scheme, pageSize: releasePageSize,
 		},

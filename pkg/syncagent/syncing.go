@@ -54,7 +54,9 @@ type syncController struct {
 	units    *syncUnits
 	sources  syncengine.SourceClusters
 	agent    string
-	selector labels.Selector
+	// namespace is the agent's namespace: with agent, the identity status.agent records.
+	namespace string
+	selector  labels.Selector
 	// release lets go of the consumers' objects when a PublishedResource's sync stops for good.
 	release  *releaser
 	recorder record.EventRecorder
@@ -84,6 +86,9 @@ func (c *syncController) Reconcile(ctx context.Context, req reconcile.Request) (
 		// keep their finalizers; the PublishedResource is not held for this agent either.
 		c.units.stop(pr.Name)
 		return reconcile.Result{}, c.removeFinalizer(ctx, pr)
+	}
+	if done, err := c.standBack(ctx, pr); done {
+		return reconcile.Result{}, err
 	}
 	if !pr.DeletionTimestamp.IsZero() || !publishing.SynchronizationEnabled(pr.Spec) {
 		return reconcile.Result{}, c.stopForGood(ctx, pr)

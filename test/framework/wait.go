@@ -59,3 +59,32 @@ func CreateWhenServed(t testing.TB, c ctrlclient.Client, obj ctrlclient.Object) 
 		return true, "", nil
 	})
 }
+
+// HoldsFor checks that cond holds at every poll for the whole of d: a state that must not flap.
+// A poll that fails with an error is not counted (the API server may be busy), but at least one
+// must succeed.
+func HoldsFor(t testing.TB, d time.Duration, what string, cond Condition) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(Context(t), d)
+	defer cancel()
+	observed := 0
+	ticker := time.NewTicker(200 * time.Millisecond)
+	defer ticker.Stop()
+	for {
+		ok, detail, err := cond(ctx)
+		switch {
+		case err == nil && !ok:
+			t.Fatalf("%s stopped holding after %d observations: %s", what, observed, detail)
+		case err == nil:
+			observed++
+		}
+		select {
+		case <-ctx.Done():
+			if observed == 0 {
+				t.Fatalf("%s: no successful observation in %s (last error: %v)", what, d, err)
+			}
+			return
+		case <-ticker.C:
+		}
+	}
+}

@@ -14,6 +14,7 @@ import (
 // +kubebuilder:printcolumn:name="Source",type=string,JSONPath=`.status.source`,description="The published CRD as kind.group"
 // +kubebuilder:printcolumn:name="Published As",type=string,JSONPath=`.status.projected`,description="What consumers see, as kind.group"
 // +kubebuilder:printcolumn:name="Schema",type=string,JSONPath=`.status.resourceSchemaName`,priority=1
+// +kubebuilder:printcolumn:name="Agent",type=string,JSONPath=`.status.agent.name`,priority=1,description="The agent that publishes and syncs it"
 // +kubebuilder:printcolumn:name="Synced",type=string,JSONPath=`.status.conditions[?(@.type=="Synced")].status`,description="Whether the object sync runs (True also when it is disabled)"
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`,description="Published and synced"
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
@@ -374,6 +375,20 @@ type PublishedResourceStatus struct {
 	// +optional
 	ResourceSchemaName string `json:"resourceSchemaName,omitempty"`
 
+	// Agent is the agent that publishes this PublishedResource and syncs its objects: the first
+	// agent that selected it, until that agent is gone for good (its presence Lease expired) or
+	// no longer selects it. Other agents that select it leave it alone.
+	// +optional
+	Agent *AgentReference `json:"agent,omitempty"`
+
+	// Contenders are the other agents that select this PublishedResource too, and leave it alone;
+	// the AgentConflict condition says why and what to do.
+	// +optional
+	// +listType=map
+	// +listMapKey=namespace
+	// +listMapKey=name
+	Contenders []AgentContender `json:"contenders,omitempty"`
+
 	// Conditions: SchemaPublished says whether the schema is in the APIExport; Synced says
 	// whether the object sync runs; Ready is True when both are, else it has the reason of the
 	// first that is not.
@@ -383,11 +398,30 @@ type PublishedResourceStatus struct {
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 }
 
+// AgentReference names a bindery-syncagent by its --agent-name and its --namespace in the
+// provider cluster, where its presence Lease is.
+type AgentReference struct {
+	// +kubebuilder:validation:MinLength=1
+	Name string `json:"name"`
+	// +kubebuilder:validation:MinLength=1
+	Namespace string `json:"namespace"`
+}
+
+// AgentContender is an agent that selects a PublishedResource and leaves it to another agent.
+type AgentContender struct {
+	AgentReference `json:",inline"`
+	// DefersTo is the agent it leaves the PublishedResource to: status.agent, or an older agent
+	// with the same name.
+	DefersTo AgentReference `json:"defersTo"`
+}
+
 // Condition types of a PublishedResource.
 const (
 	ConditionReady           = "Ready"
 	ConditionSchemaPublished = "SchemaPublished"
 	ConditionSynced          = "Synced"
+	// ConditionAgentConflict is True while another agent selects the PublishedResource too.
+	ConditionAgentConflict = "AgentConflict"
 )
 
 // PublishedResourceList is a list of PublishedResources.

@@ -4,6 +4,7 @@ package cli
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/labels"
@@ -32,6 +33,7 @@ type flags struct {
 	qps            float32
 	consumerEvents string
 	burst          int
+	presence       time.Duration
 	zapOptions     zap.Options
 }
 
@@ -57,7 +59,7 @@ See docs/syncagent.md for the PublishedResource API and the permissions the agen
 	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig of the provider cluster (default: the in-cluster config)")
 	fs.StringVar(&f.endpointSlice, "apiexport-endpoint-slice", "", "APIExportEndpointSlice of the export to manage; without one, the APIExport of this name is created (required)")
 	fs.StringVar(&f.agentName, "agent-name", "", "name marking everything this agent owns; agents sharing a cluster or workspace need different names (required)")
-	fs.StringVar(&f.namespace, "namespace", "bindery-system", "namespace of the provider cluster for the leader election lease")
+	fs.StringVar(&f.namespace, "namespace", syncagent.DefaultNamespace, "namespace of the provider cluster for the agent's presence Lease and leader election Lease; with --agent-name it identifies the agent")
 	fs.StringVar(&f.selector, "published-resource-selector", "", "label selector picking this agent's PublishedResources (default: all)")
 	fs.BoolVar(&f.leaderElect, "leader-elect", true, "run one active replica at a time")
 	fs.StringVar(&f.metricsAddress, "metrics-bind-address", ":8080", "address of the Prometheus metrics endpoint; 0 disables it")
@@ -66,6 +68,8 @@ See docs/syncagent.md for the PublishedResource API and the permissions the agen
 	fs.Float32Var(&f.qps, "kube-api-qps", restconfig.DefaultQPS, "requests per second the agent may send to each API server (kcp and the provider cluster)")
 	fs.IntVar(&f.burst, "kube-api-burst", restconfig.DefaultBurst, "burst of requests above --kube-api-qps")
 	fs.StringVar(&f.consumerEvents, "consumer-events", string(syncagent.AllEvents), "events on consumers' objects: all (progress and problems) or warnings (problems only; each event is a write through kcp, see docs/performance.md)")
+	fs.DurationVar(&f.presence, "presence-lease-duration", syncagent.DefaultPresenceLeaseDuration,
+		"how long the agent counts as alive after it last renewed its presence Lease; after that, another agent that selects its PublishedResources may take them over")
 	logging.BindFlags(fs, &f.zapOptions)
 	cmd.AddCommand(version.Command())
 	return cmd
@@ -99,6 +103,7 @@ func run(cmd *cobra.Command, f *flags) error {
 		EndpointSliceName:      f.endpointSlice,
 		AgentName:              f.agentName,
 		Namespace:              f.namespace,
+		PresenceLeaseDuration:  f.presence,
 		Selector:               selector,
 		LeaderElection:         f.leaderElect,
 		MetricsBindAddress:     f.metricsAddress,

@@ -32,7 +32,7 @@ func TestHelpExplainsEveryFlag(t *testing.T) {
 	}
 	for _, flag := range []string{"--kcp-kubeconfig", "--apiexport-endpoint-slice", "--kubeconfig", "--agent-name",
 		"--namespace", "--published-resource-selector", "--leader-elect", "--metrics-bind-address", "--health-probe-bind-address",
-		"--kube-api-qps", "--kube-api-burst", "--consumer-events"} {
+		"--kube-api-qps", "--kube-api-burst", "--consumer-events", "--presence-lease-duration"} {
 		if !strings.Contains(out, flag) {
 			t.Errorf("--help does not mention %s", flag)
 		}

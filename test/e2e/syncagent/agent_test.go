@@ -2,6 +2,7 @@ package syncagent
 
 import (
 	"context"
+	"sync"
 	"testing"
 
 	"github.com/go-logr/logr"
@@ -20,20 +21,32 @@ func init() { ctrllog.SetLogger(logr.Discard()) }
 func startAgent(t *testing.T, provider *framework.Workspace, kubeConfig syncagent.Options) {
 	t.Helper()
 	opts := kubeConfig
-	opts.KCPConfig = provider.Config
 	opts.LeaderElection = false
+	runAgent(t, provider, opts)
+}
+
+// runAgent runs bindery-syncagent as the binary runs it (with leader election if opts say so),
+// without metrics or probes, until stop is called or the test ends.
+func runAgent(t *testing.T, provider *framework.Workspace, opts syncagent.Options) (stop func()) {
+	t.Helper()
+	opts.KCPConfig = provider.Config
 	opts.MetricsBindAddress = "0"
 	opts.HealthProbeBindAddress = "0"
 	opts.Log = framework.Logger(t).WithName("agent")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- syncagent.Run(ctx, opts) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("agent stopped with error: %v", err)
-		}
-	})
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("agent %s stopped with error: %v", opts.AgentName, err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
 }
 
 // newProviderSide starts a provider cluster with the test's Database CRD and makes a provider
