@@ -28,7 +28,8 @@ import (
 // plain Kubernetes cluster is the source of truth, and the copies land in one namespace of another
 // cluster, reached with a credential that a Role allows that namespace and nothing else. Spec goes
 // down, the status that the destination's operator writes comes back, and so does the credentials
-// Secret it writes next to the copy; deleting the source object removes both copies first.
+// Secret it writes next to the copy (and comes back when someone deletes it there); deleting the
+// source object removes both copies first.
 func TestControllerKubeToKubeInOneNamespace(t *testing.T) {
 	t.Parallel()
 	ctx := framework.Context(t)
@@ -54,15 +55,20 @@ func TestControllerKubeToKubeInOneNamespace(t *testing.T) {
 
 	t.Log("the destination's operator reports status and writes the credentials next to the copy")
 	create(t, p.destination, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: tenant, Name: "orders-creds"}, StringData: map[string]string{"password": "s3cret"}})
-	copied.Object["status"] = map[string]any{"phase": "Ready", "credentialsSecretRef": map[string]any{"name": "orders-creds"}}
-	if err := p.destination.Status().Update(ctx, copied); err != nil {
-		t.Fatal(err)
-	}
+	setStatus(t, p.destination, destWidget, tenant, copyName, map[string]any{"phase": "Ready", "credentialsSecretRef": map[string]any{"name": "orders-creds"}})
 	framework.WaitFor(t, time.Minute, "the status and the Secret in the source", func(context.Context) (bool, string, error) {
 		src := getObject(t, p.source, sourceWidget, ns, "orders")
 		phase, _, _ := unstructured.NestedString(src.Object, "status", "phase")
 		secret := getObject(t, p.source, secretKind, ns, "orders-creds")
 		return phase == "Ready" && secret != nil, "phase " + phase, nil
+	})
+
+	t.Log("a copy of the Secret deleted by hand in the source comes back at once (its copy is watched)")
+	if err := p.source.Delete(ctx, getObject(t, p.source, secretKind, ns, "orders-creds")); err != nil {
+		t.Fatal(err)
+	}
+	framework.WaitFor(t, 30*time.Second, "the Secret's copy to be restored", func(context.Context) (bool, string, error) {
+		return getObject(t, p.source, secretKind, ns, "orders-creds") != nil, "", nil
 	})
 
 	t.Log("deleting the source object removes the copy and the Secret's copy, then the object")

@@ -20,11 +20,7 @@ func TestHappyPathWritesOneEvent(t *testing.T) {
 	ns := newNamespace(t, p.source, "events")
 	create(t, p.source, object(sourceWidget, ns, "a", map[string]any{}))
 	reconcile(t, r, ns, "a")
-	copied := getObject(t, p.destination, destWidget, sourceName, templating.DNSLabel(ns, "a"))
-	copied.Object["status"] = map[string]any{"phase": "Ready"}
-	if err := p.destination.Status().Update(framework.Context(t), copied); err != nil {
-		t.Fatal(err)
-	}
+	setStatus(t, p.destination, destWidget, sourceName, templating.DNSLabel(ns, "a"), map[string]any{"phase": "Ready"})
 	if _, err := r.Reconcile(framework.Context(t), sourceName, types.NamespacedName{Namespace: ns, Name: "a"}); err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/tools/record"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/multicluster-runtime/pkg/multicluster"
 
@@ -227,4 +228,18 @@ func eventReasons(t *testing.T, c client.Client, namespace, name string) []strin
 		}
 	}
 	return reasons
+}
+
+// setStatus writes the status of an object as its operator would, again on a conflict (the engine
+// may write the object between the read and the update).
+func setStatus(t *testing.T, c client.Client, gvk schema.GroupVersionKind, namespace, name string, status map[string]any) {
+	t.Helper()
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		obj := getObject(t, c, gvk, namespace, name)
+		obj.Object["status"] = status
+		return c.Status().Update(framework.Context(t), obj)
+	})
+	if err != nil {
+		t.Fatalf("writing the status of %s: %v", name, err)
+	}
 }
