@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	syncagentv1alpha1 "github.com/bindery-dev/bindery/apis/syncagent/v1alpha1"
@@ -131,13 +132,16 @@ func TestRelatedStatusRenamedAndOtherNamespace(t *testing.T) {
 	waitForConfigMap(t, providerCluster, providerNamespace, settingsCopy, "50")
 
 	t.Log("the provider's status on the TLSCertificate flows back to the consumer's Certificate, mutated")
+	// Like an operator, the test writes the status again when the agent wrote the copy meanwhile.
 	tls := &unstructured.Unstructured{}
 	tls.SetGroupVersionKind(tlsCertificateKind)
-	if err := providerCluster.Get(ctx, client.ObjectKey{Namespace: providerNamespace, Name: certCopy}, tls); err != nil {
-		t.Fatal(err)
-	}
-	tls.Object["status"] = map[string]any{"state": "Issued", "internalNote": "issued by ca-7 on node-3"}
-	if err := providerCluster.Status().Update(ctx, tls); err != nil {
+	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := providerCluster.Get(ctx, client.ObjectKey{Namespace: providerNamespace, Name: certCopy}, tls); err != nil {
+			return err
+		}
+		tls.Object["status"] = map[string]any{"state": "Issued", "internalNote": "issued by ca-7 on node-3"}
+		return providerCluster.Status().Update(ctx, tls)
+	}); err != nil {
 		t.Fatal(err)
 	}
 	framework.WaitFor(t, time.Minute, "status.state=Issued on the consumer's Certificate, without internalNote", func(ctx context.Context) (bool, string, error) {
