@@ -438,19 +438,18 @@ func (r *Reconciler) apply(ctx context.Context, c client.Client, desired *unstru
 		}
 		return err
 	}
-	// The copy is written; a lost race of the follow-up (the destination's operator wrote first,
-	// typically) is made up for before the next update.
-	if err := r.ownAsApplied(ctx, c, created); err != nil && !errors.Is(err, errCacheBehind) {
-		return err
-	}
+	// The create's field manager entry becomes the apply entry before the next update
+	// (writeCopy), not now: most copies are never updated, and a write right after the create
+	// would race the destination's operator, which answers new objects at once.
 	return nil
 }
 
 // ownAsApplied turns the field manager entry of the engine's create (an Update) into its Apply
 // entry, as kubectl does when it moves an object from client-side to server-side apply: left as
 // it is, that entry would keep owning the fields of the first write, and a field the source drops
-// later would never be removed from the copy. The patch is guarded by the resourceVersion; if it
-// loses a race (errCacheBehind), the next update of the copy tries again (syncDown).
+// later would never be removed from the copy. It runs before an update of the copy, once; the
+// patch is guarded by the resourceVersion, and a lost race (errCacheBehind) is tried again at the
+// next pass.
 func (r *Reconciler) ownAsApplied(ctx context.Context, c client.Client, obj *unstructured.Unstructured) error {
 	patch, err := csaupgrade.UpgradeManagedFieldsPatch(obj, sets.New(r.fieldManager()), r.fieldManager())
 	if err != nil || patch == nil {

@@ -296,7 +296,7 @@ func (r *Reconciler) syncRelatedKind(ctx context.Context, sides relatedSides, re
 			continue
 		}
 		desired.SetLabels(withLabel(desired.GetLabels(), RelatedLabel, rel.Identifier))
-		verdict, err := r.verdictAt(ctx, to, desired, owner)
+		verdict, existing, err := r.verdictAt(ctx, to, desired, owner)
 		if err != nil {
 			return err
 		}
@@ -304,6 +304,11 @@ func (r *Reconciler) syncRelatedKind(ctx context.Context, sides relatedSides, re
 			events.Event(sides.sourcePrimary, corev1.EventTypeWarning, "RelatedConflict",
 				fmt.Sprintf("%s: %s %s exists and is not managed by this provider; it is left alone", rel.Identifier, toGVK.Kind, desired.GetName()))
 			return ErrBlocked
+		}
+		if verdict == Update {
+			if err := r.ownAsApplied(ctx, to, existing); err != nil {
+				return err
+			}
 		}
 		// The answer is the copy as it is now, status included.
 		if err := r.apply(ctx, to, desired, verdict == Create); err != nil {
@@ -343,19 +348,19 @@ func relatedStatusBack(ctx context.Context, origin client.Client, original, copi
 }
 
 // verdictAt decides whether the target of a related copy is free, already this owner's, or
-// taken.
-func (r *Reconciler) verdictAt(ctx context.Context, c client.Client, desired *unstructured.Unstructured, owner Owner) (Verdict, error) {
+// taken, and returns what is there.
+func (r *Reconciler) verdictAt(ctx context.Context, c client.Client, desired *unstructured.Unstructured, owner Owner) (Verdict, *unstructured.Unstructured, error) {
 	existing := &unstructured.Unstructured{}
 	existing.SetGroupVersionKind(desired.GroupVersionKind())
 	err := c.Get(ctx, client.ObjectKeyFromObject(desired), existing)
 	if apierrors.IsNotFound(err) {
-		return Create, nil
+		return Create, nil, nil
 	}
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	verdict, _ := Decide(existing, owner)
-	return verdict, nil
+	return verdict, existing, nil
 }
 
 // relatedCopyName is the name of a related object's copy on the other side. A copy of a

@@ -44,13 +44,14 @@ func WaitFor(t testing.TB, timeout time.Duration, what string, cond Condition) {
 }
 
 // CreateWhenServed creates obj, retrying while its API is not served yet: an Established CRD or a
-// Bound APIBinding reaches discovery a moment later.
+// Bound APIBinding reaches discovery a moment later, and a busy kcp answers discovery with 503
+// for a moment.
 func CreateWhenServed(t testing.TB, c ctrlclient.Client, obj ctrlclient.Object) {
 	t.Helper()
 	what := fmt.Sprintf("%s %s to be created", obj.GetObjectKind().GroupVersionKind().Kind, obj.GetName())
 	WaitFor(t, time.Minute, what, func(ctx context.Context) (bool, string, error) {
 		err := c.Create(ctx, obj)
-		if meta.IsNoMatchError(err) || apierrors.IsNotFound(err) {
+		if meta.IsNoMatchError(err) || apierrors.IsNotFound(err) || apierrors.IsServiceUnavailable(err) {
 			return false, err.Error(), nil
 		}
 		if err != nil {
