@@ -61,9 +61,11 @@ func (m managerSources) Cluster(ctx context.Context, name string) (client.Client
 
 // Kinds are the kinds on both sides of a sync.
 type Kinds struct {
-	Source, Destination           schema.GroupVersionKind
-	DestinationNamespaced         bool
-	SourceHasStatus, CopiesStatus bool
+	Source, Destination   schema.GroupVersionKind
+	DestinationNamespaced bool
+	// CopiesStatus says that the destination kind has a status subresource, whose status flows
+	// back to the source object.
+	CopiesStatus bool
 }
 
 // Reconciler syncs one kind of object from source clusters into the destination cluster: spec,
