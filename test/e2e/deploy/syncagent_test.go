@@ -72,6 +72,7 @@ func TestSyncagentChart(t *testing.T) {
 			"--kube-api-qps=200",
 			"--kube-api-burst=400",
 			"--consumer-events=all",
+			"--presence-lease-duration=5m",
 			"--zap-log-level=info",
 		}
 		if !slices.Equal(container.Args, wantArgs) {
@@ -191,6 +192,7 @@ func TestSyncagentChart(t *testing.T) {
 			"kube-api-qps":                "50",
 			"kube-api-burst":              "100",
 			"consumer-events":             "warnings",
+			"presence-lease-duration":     "2m0s",
 			"zap-log-level":               "debug",
 			"pprof-bind-address":          ":6060",
 		} {
