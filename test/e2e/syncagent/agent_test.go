@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/go-logr/logr"
+	apisv1alpha2 "github.com/kcp-dev/sdk/apis/apis/v1alpha2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -75,9 +76,9 @@ func agentProcessArgs(t *testing.T, provider *framework.Workspace, kube *servers
 
 // bindForSync binds the provider's export in consumer, accepting the claims every synced export
 // has (events and namespaces).
-func bindForSync(t *testing.T, consumer, provider *framework.Workspace) {
+func bindForSync(t *testing.T, consumer, provider *framework.Workspace) *apisv1alpha2.APIBinding {
 	t.Helper()
-	framework.Bind(t, consumer, provider.Path, exportName,
+	return framework.Bind(t, consumer, provider.Path, exportName,
 		framework.Claim("", "events", "create", "patch", "update"),
 		framework.Claim("", "namespaces", "create", "get", "list", "watch"))
 }

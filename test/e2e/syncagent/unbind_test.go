@@ -30,9 +30,7 @@ func TestUnbindingDeletesThroughTheSync(t *testing.T) {
 	}
 	waitForCondition(t, providerCluster, "databases", syncagentv1alpha1.ConditionSynced, metav1.ConditionTrue, "SyncRunning", "")
 	consumer := framework.NewWorkspace(t, "consumer")
-	binding := framework.Bind(t, consumer, provider.Path, exportName,
-		framework.Claim("", "events", "create", "patch", "update"),
-		framework.Claim("", "namespaces", "create", "get", "list", "watch"))
+	binding := bindForSync(t, consumer, provider)
 	framework.CreateWhenServed(t, consumer.Client, database("orders", "postgres"))
 	source := syncengine.Source{Cluster: consumer.Cluster.String(), Namespace: "default", Name: "orders"}
 	waitForCopy(t, providerCluster, source, "engine", "postgres")
