@@ -10,6 +10,7 @@ import (
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 
+	bindv1alpha1 "github.com/bindery-dev/bindery/apis/bind/v1alpha1"
 	catalogv1alpha1 "github.com/bindery-dev/bindery/apis/catalog/v1alpha1"
 	inventoryv1alpha1 "github.com/bindery-dev/bindery/apis/inventory/v1alpha1"
 	syncagentv1alpha1 "github.com/bindery-dev/bindery/apis/syncagent/v1alpha1"
@@ -30,6 +31,7 @@ func newScheme() *runtime.Scheme {
 		syncagentv1alpha1.AddToScheme,
 		catalogv1alpha1.AddToScheme,
 		inventoryv1alpha1.AddToScheme,
+		bindv1alpha1.AddToScheme,
 	} {
 		utilruntime.Must(add(s))
 	}
