@@ -92,6 +92,9 @@ type Service struct {
 	Title       string     `json:"title"`
 	Description string     `json:"description,omitempty"`
 	Resources   []Resource `json:"resources,omitempty"`
+	// Available is false while the provider's Service is not Ready; Problem says why.
+	Available bool   `json:"available"`
+	Problem   string `json:"problem,omitempty"`
 }
 
 // Resource is an API a Service offers, as the consumer receives it.
