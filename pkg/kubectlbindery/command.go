@@ -26,7 +26,7 @@ func NewCommand() *cobra.Command {
 	root := &cobra.Command{
 		Use:          "kubectl-bindery",
 		Short:        "bindery's kubectl plugin",
-		Long:         "kubectl bindery shows what bindery knows about the services offered across kcp workspaces.",
+		Long:         "kubectl bindery shows what bindery knows about the services offered across kcp workspaces,\nand signs you in to a bindery-backend to bind a provider's services into your own cluster.",
 		SilenceUsage: true,
 	}
 	kubeconfig := root.PersistentFlags().String("kubeconfig", "", "kcp kubeconfig (default: $KUBECONFIG or ~/.kube/config)")
@@ -34,6 +34,7 @@ func NewCommand() *cobra.Command {
 	server := root.PersistentFlags().String("server", "", "kcp server URL, with /clusters/<workspace path>, overriding the kubeconfig's (credentials still come from it)")
 	config := func() (*rest.Config, error) { return load(*kubeconfig, *kubecontext, *server) }
 	root.AddCommand(newCatalogCommand(config), newInventoryCommand(config))
+	root.AddCommand(newLoginCommand(), newWhoAmICommand())
 	root.AddCommand(version.Command())
 	return root
 }
