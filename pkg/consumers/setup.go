@@ -1,0 +1,88 @@
+package consumers
+
+import (
+	"context"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/util/sets"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	bindv1alpha1 "github.com/bindery-dev/bindery/apis/bind/v1alpha1"
+	syncagentv1alpha1 "github.com/bindery-dev/bindery/apis/syncagent/v1alpha1"
+	"github.com/bindery-dev/bindery/pkg/services"
+)
+
+// serviceIndex indexes Consumers by the Services they bound.
+const serviceIndex = "bind.bindery.dev/bound-service"
+
+// SetupWithManager runs the reconciler in mgr (the provider cluster). What a Consumer owns brings
+// it back when edited or deleted (a Role edited by hand is put back); a Service, a
+// PublishedResource a Service selects, or a CRD of one brings back every Consumer that bound
+// the Service, so that its Role follows what the Service offers.
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if r.Client == nil {
+		r.Client = mgr.GetClient()
+	}
+	if r.Recorder == nil {
+		r.Recorder = mgr.GetEventRecorderFor("bindery-consumers")
+	}
+	err := mgr.GetFieldIndexer().IndexField(context.Background(), &bindv1alpha1.Consumer{}, serviceIndex, func(obj client.Object) []string {
+		var names []string
+		for _, s := range obj.(*bindv1alpha1.Consumer).Spec.Services {
+			names = append(names, s.Name)
+		}
+		return names
+	})
+	if err != nil {
+		return err
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("consumers").
+		For(&bindv1alpha1.Consumer{}).
+		Owns(&corev1.Namespace{}).
+		Owns(&corev1.ServiceAccount{}).
+		Owns(&rbacv1.Role{}).
+		Owns(&rbacv1.RoleBinding{}).
+		Watches(&bindv1alpha1.Service{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, obj client.Object) []reconcile.Request {
+			return r.forServices(ctx, []string{obj.GetName()}, nil)
+		})).
+		Watches(&syncagentv1alpha1.PublishedResource{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, obj client.Object) []reconcile.Request {
+			names, err := services.ForLabels(ctx, r.Client, obj.GetLabels())
+			return r.forServices(ctx, names, err)
+		})).
+		Watches(&apiextensionsv1.CustomResourceDefinition{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, obj client.Object) []reconcile.Request {
+			names, err := services.ForCRD(ctx, r.Client, obj.(*apiextensionsv1.CustomResourceDefinition))
+			return r.forServices(ctx, names, err)
+		})).
+		Complete(r)
+}
+
+// forServices maps Services to the Consumers that bound them; err is that of finding the Services.
+func (r *Reconciler) forServices(ctx context.Context, names []string, err error) []reconcile.Request {
+	log := ctrl.LoggerFrom(ctx)
+	if err != nil {
+		log.Error(err, "mapping an event to Services")
+		return nil
+	}
+	consumers := sets.New[string]()
+	for _, name := range names {
+		list := &bindv1alpha1.ConsumerList{}
+		if err := r.Client.List(ctx, list, client.MatchingFields{serviceIndex: name}); err != nil {
+			log.Error(err, "listing the Consumers of a Service", "service", name)
+			return nil
+		}
+		for _, c := range list.Items {
+			consumers.Insert(c.Name)
+		}
+	}
+	requests := make([]reconcile.Request, 0, consumers.Len())
+	for _, name := range sets.List(consumers) {
+		requests = append(requests, reconcile.Request{NamespacedName: client.ObjectKey{Name: name}})
+	}
+	return requests
+}
