@@ -299,3 +299,18 @@ func pemBlock(data []byte, blockType string) ([]byte, error) {
 	}
 	return block.Bytes, nil
 }
+
+// PrepareCertDir creates the CA and signing key in dir where they are missing and returns the CA
+// certificate (PEM), without starting a server. Whatever must trust the issuer before it runs (a
+// kube-apiserver's --authentication-config, written before the backend that embeds the issuer
+// can start) reads the CA from here; a later Start with the same CertDir serves with it.
+func PrepareCertDir(dir string) ([]byte, error) {
+	if dir == "" {
+		return nil, errors.New("PrepareCertDir needs a directory")
+	}
+	keys, err := loadOrCreateKeys(dir)
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte(nil), keys.ca.certPEM...), nil
+}
