@@ -2,7 +2,6 @@ package consumers
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -105,11 +104,12 @@ func condition(consumer *bindv1alpha1.Consumer, status metav1.ConditionStatus, r
 }
 
 // ensure creates or repairs the namespace, ServiceAccount, Role and RoleBinding of the Consumer.
+// A namespace of that name that belongs to someone else is never adopted.
 func (a access) ensure(ctx context.Context, consumer *bindv1alpha1.Consumer, rules []rbacv1.PolicyRule) error {
-	if err := a.ensureNamespace(ctx, consumer); err != nil {
+	namespace := NamespaceName(consumer.Name)
+	if err := a.apply(ctx, consumer, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}, func() {}); err != nil {
 		return err
 	}
-	namespace := NamespaceName(consumer.Name)
 	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: ServiceAccountName, Namespace: namespace}}
 	if err := a.apply(ctx, consumer, sa, func() {}); err != nil {
 		return err
@@ -125,23 +125,14 @@ func (a access) ensure(ctx context.Context, consumer *bindv1alpha1.Consumer, rul
 	})
 }
 
-// ensureNamespace creates the Consumer's namespace, or takes one that is already the Consumer's.
-// A namespace of that name that belongs to someone else is never adopted.
-func (a access) ensureNamespace(ctx context.Context, consumer *bindv1alpha1.Consumer) error {
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: NamespaceName(consumer.Name)}}
-	return a.apply(ctx, consumer, ns, func() {})
-}
-
-// errNotOurs says that an object of the name the Consumer needs belongs to someone else.
-var errNotOurs = errors.New("exists and does not belong to this Consumer")
-
 // apply creates obj or updates it to what mutate sets, with the Consumer's label and controller
-// reference. It refuses an object that exists without the label, or is being deleted.
+// reference. It refuses an object that exists with neither (someone else's), or is being deleted.
 func (a access) apply(ctx context.Context, consumer *bindv1alpha1.Consumer, obj client.Object, mutate func()) error {
 	kind := kindOf(a.client, obj)
 	_, err := controllerutil.CreateOrUpdate(ctx, a.client, obj, func() error {
-		if obj.GetResourceVersion() != "" && obj.GetLabels()[bindv1alpha1.ConsumerLabel] != consumer.Name {
-			return fmt.Errorf("%s %s %w", kind, obj.GetName(), errNotOurs)
+		ours := obj.GetLabels()[bindv1alpha1.ConsumerLabel] == consumer.Name || metav1.IsControlledBy(obj, consumer)
+		if obj.GetResourceVersion() != "" && !ours {
+			return fmt.Errorf("%s %s exists and does not belong to this Consumer; delete or rename it", kind, obj.GetName())
 		}
 		if obj.GetDeletionTimestamp() != nil {
 			return fmt.Errorf("%s %s is being deleted; it is provisioned again once it is gone", kind, obj.GetName())

@@ -1,6 +1,7 @@
 package consumers
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -36,60 +37,49 @@ var (
 	ErrConsumerDeleting = errors.New("the Consumer is being deleted")
 )
 
-// DefaultTokenTTL is the lifetime of a credential unless Options or the caller say otherwise.
+// DefaultTokenTTL is the lifetime of a credential unless the Provisioner or the caller say otherwise.
 const DefaultTokenTTL = time.Hour
 
-// Options configure a Provisioner.
-type Options struct {
+// Provisioner binds Services for authenticated users and issues their credentials. The zero
+// value of every field but Client has a default.
+type Provisioner struct {
+	// Client reads and writes the provider cluster. It should read from the API server, not a
+	// cache, so that a Bind sees what the one just before it wrote.
+	Client client.Client
+	// Config is the provider cluster's config, where ServerURL and CAData default from.
+	Config *rest.Config
 	// ServerURL is the provider cluster's kube-apiserver as consumers reach it, for the
-	// kubeconfigs Credential returns. Default: the host of the rest.Config given to New.
+	// kubeconfigs Credential returns. Default: Config's host.
 	ServerURL string
-	// CAData verifies ServerURL's serving certificate. Default: the rest.Config's CA.
+	// CAData verifies ServerURL's serving certificate. Default: Config's CA.
 	CAData []byte
 	// TokenTTL is the lifetime of a credential when Credential is asked for 0. Default: DefaultTokenTTL.
 	TokenTTL time.Duration
-	// Recorder, if set, records an event on the Consumer when its Ready condition changes.
+	// Recorder, if set, records an event on the Consumer when a Bind changes its Ready condition.
 	Recorder record.EventRecorder
 }
 
-// Provisioner binds Services for authenticated users and issues their credentials.
-type Provisioner struct {
-	access
-	opts Options
-}
+func (p *Provisioner) access() access { return access{client: p.Client} }
 
-// New returns a Provisioner that works through c and fills unset Options from cfg, the provider
-// cluster's config. c should read from the server rather than a cache, so that a Bind sees what
-// the one before it wrote.
-func New(c client.Client, cfg *rest.Config, opts Options) (*Provisioner, error) {
-	if opts.ServerURL == "" && cfg != nil {
-		opts.ServerURL = cfg.Host
+// server returns ServerURL and CAData, or their defaults.
+func (p *Provisioner) server() (string, []byte, error) {
+	url, ca := p.ServerURL, p.CAData
+	if url == "" && p.Config != nil {
+		url = p.Config.Host
 	}
-	if opts.ServerURL == "" {
-		return nil, errors.New("consumers: Options.ServerURL is required without a rest.Config")
+	if url == "" {
+		return "", nil, errors.New("the Provisioner has neither ServerURL nor Config: where do consumers reach the provider?")
 	}
-	if len(opts.CAData) == 0 && cfg != nil {
-		ca, err := caData(cfg)
-		if err != nil {
-			return nil, err
+	if len(ca) == 0 && p.Config != nil {
+		ca = p.Config.CAData
+		if len(ca) == 0 && p.Config.CAFile != "" {
+			var err error
+			if ca, err = os.ReadFile(p.Config.CAFile); err != nil {
+				return "", nil, fmt.Errorf("reading the provider's CA: %w", err)
+			}
 		}
-		opts.CAData = ca
 	}
-	if opts.TokenTTL == 0 {
-		opts.TokenTTL = DefaultTokenTTL
-	}
-	return &Provisioner{access: access{client: c}, opts: opts}, nil
-}
-
-func caData(cfg *rest.Config) ([]byte, error) {
-	if len(cfg.CAData) > 0 || cfg.CAFile == "" {
-		return cfg.CAData, nil
-	}
-	ca, err := os.ReadFile(cfg.CAFile)
-	if err != nil {
-		return nil, fmt.Errorf("consumers: reading the provider's CA: %w", err)
-	}
-	return ca, nil
+	return url, ca, nil
 }
 
 // Bind binds the Service for the user's consumer cluster. The Service is resolved first: if it
@@ -99,12 +89,12 @@ func caData(cfg *rest.Config) ([]byte, error) {
 // be what the issuer vouched for, never what a client sent.
 func (p *Provisioner) Bind(ctx context.Context, identity bindv1alpha1.ConsumerIdentity, cluster bindv1alpha1.ConsumerCluster, serviceName string) (*bindv1alpha1.Consumer, *services.Resolved, error) {
 	svc := &bindv1alpha1.Service{}
-	if err := p.client.Get(ctx, client.ObjectKey{Name: serviceName}, svc); apierrors.IsNotFound(err) {
+	if err := p.Client.Get(ctx, client.ObjectKey{Name: serviceName}, svc); apierrors.IsNotFound(err) {
 		return nil, nil, fmt.Errorf("binding Service %s: %w", serviceName, ErrServiceNotFound)
 	} else if err != nil {
 		return nil, nil, fmt.Errorf("binding Service %s: reading it: %w", serviceName, err)
 	}
-	resolved, err := services.Resolve(ctx, p.client, svc)
+	resolved, err := services.Resolve(ctx, p.Client, svc)
 	if err != nil {
 		return nil, nil, fmt.Errorf("binding Service %s: %w", serviceName, err)
 	}
@@ -118,22 +108,22 @@ func (p *Provisioner) Bind(ctx context.Context, identity bindv1alpha1.ConsumerId
 	return consumer, resolved, nil
 }
 
-// provisionAndReport provisions the Consumer's access and writes its status, reading the
-// Consumer again when the Reconciler wrote its status in between.
+// provisionAndReport provisions the Consumer's access and writes its status (also when
+// provisioning failed), reading the Consumer again when the Reconciler wrote in between.
 func (p *Provisioner) provisionAndReport(ctx context.Context, consumer *bindv1alpha1.Consumer) error {
 	first := true
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		if !first {
-			if err := p.client.Get(ctx, client.ObjectKeyFromObject(consumer), consumer); err != nil {
+			if err := p.Client.Get(ctx, client.ObjectKeyFromObject(consumer), consumer); err != nil {
 				return err
 			}
 		}
 		first = false
-		ready, err := p.provision(ctx, consumer)
-		if err != nil {
-			return err
+		ready, err := p.access().provision(ctx, consumer)
+		if reportErr := p.access().report(ctx, consumer, ready, p.Recorder); reportErr != nil {
+			return reportErr
 		}
-		return p.report(ctx, consumer, ready, p.opts.Recorder)
+		return err
 	})
 }
 
@@ -145,10 +135,10 @@ func (p *Provisioner) consumerFor(ctx context.Context, identity bindv1alpha1.Con
 	err := retry.OnError(retry.DefaultRetry, func(err error) bool {
 		return apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err)
 	}, func() error {
-		err := p.client.Get(ctx, client.ObjectKey{Name: name}, consumer)
+		err := p.Client.Get(ctx, client.ObjectKey{Name: name}, consumer)
 		if apierrors.IsNotFound(err) {
 			consumer = newConsumer(name, identity, cluster, serviceName)
-			return p.client.Create(ctx, consumer)
+			return p.Client.Create(ctx, consumer)
 		}
 		if err != nil {
 			return err
@@ -191,25 +181,27 @@ func (p *Provisioner) addService(ctx context.Context, consumer *bindv1alpha1.Con
 	if equality.Semantic.DeepEqual(before.Spec, consumer.Spec) && slices.Equal(before.Finalizers, consumer.Finalizers) {
 		return nil
 	}
-	return p.client.Update(ctx, consumer)
+	return p.Client.Update(ctx, consumer)
 }
 
-// Credential issues a token for the Consumer's ServiceAccount that lasts ttl (Options.TokenTTL
-// for 0; the API server may shorten it) and returns it as a kubeconfig for Options.ServerURL
+// Credential issues a token for the Consumer's ServiceAccount that lasts ttl (TokenTTL for 0;
+// the API server may shorten it) and returns it as a kubeconfig for ServerURL
 // whose context's namespace is the Consumer's, with the time it expires.
 func (p *Provisioner) Credential(ctx context.Context, consumer *bindv1alpha1.Consumer, ttl time.Duration) ([]byte, time.Time, error) {
-	if ttl == 0 {
-		ttl = p.opts.TokenTTL
+	ttl = cmp.Or(ttl, p.TokenTTL, DefaultTokenTTL)
+	serverURL, ca, err := p.server()
+	if err != nil {
+		return nil, time.Time{}, err
 	}
 	namespace := NamespaceName(consumer.Name)
 	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: ServiceAccountName, Namespace: namespace}}
 	request := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{
 		ExpirationSeconds: ptr.To(int64(ttl / time.Second)),
 	}}
-	if err := p.client.SubResource("token").Create(ctx, sa, request); err != nil {
+	if err := p.Client.SubResource("token").Create(ctx, sa, request); err != nil {
 		return nil, time.Time{}, fmt.Errorf("requesting a token for ServiceAccount %s/%s: %w", namespace, ServiceAccountName, err)
 	}
-	kubeconfig, err := clientcmd.Write(p.kubeconfig(consumer.Name, namespace, request.Status.Token))
+	kubeconfig, err := clientcmd.Write(kubeconfig(serverURL, ca, consumer.Name, namespace, request.Status.Token))
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("writing the kubeconfig of Consumer %s: %w", consumer.Name, err)
 	}
@@ -217,9 +209,9 @@ func (p *Provisioner) Credential(ctx context.Context, consumer *bindv1alpha1.Con
 }
 
 // kubeconfig has one context, named after the Consumer, for the provider and the token.
-func (p *Provisioner) kubeconfig(name, namespace, token string) clientcmdapi.Config {
+func kubeconfig(serverURL string, ca []byte, name, namespace, token string) clientcmdapi.Config {
 	cfg := clientcmdapi.NewConfig()
-	cfg.Clusters[name] = &clientcmdapi.Cluster{Server: p.opts.ServerURL, CertificateAuthorityData: p.opts.CAData}
+	cfg.Clusters[name] = &clientcmdapi.Cluster{Server: serverURL, CertificateAuthorityData: ca}
 	cfg.AuthInfos[name] = &clientcmdapi.AuthInfo{Token: token}
 	cfg.Contexts[name] = &clientcmdapi.Context{Cluster: name, AuthInfo: name, Namespace: namespace}
 	cfg.CurrentContext = name

@@ -47,7 +47,7 @@ func (r *Reconciler) ensureFinalizer(ctx context.Context, consumer *bindv1alpha1
 	}
 	patch := client.MergeFromWithOptions(consumer.DeepCopy(), client.MergeFromWithOptimisticLock{})
 	controllerutil.AddFinalizer(consumer, Finalizer)
-	if err := r.Client.Patch(ctx, consumer, patch); err != nil {
+	if err := r.Client.Patch(ctx, consumer, patch); client.IgnoreNotFound(err) != nil {
 		return fmt.Errorf("adding finalizer to Consumer %s: %w", consumer.Name, err)
 	}
 	return nil
@@ -65,7 +65,7 @@ func (r *Reconciler) finalize(ctx context.Context, a access, consumer *bindv1alp
 	}
 	patch := client.MergeFromWithOptions(consumer.DeepCopy(), client.MergeFromWithOptimisticLock{})
 	controllerutil.RemoveFinalizer(consumer, Finalizer)
-	if err := r.Client.Patch(ctx, consumer, patch); err != nil {
+	if err := r.Client.Patch(ctx, consumer, patch); client.IgnoreNotFound(err) != nil {
 		return fmt.Errorf("removing finalizer from Consumer %s: %w", consumer.Name, err)
 	}
 	if r.Recorder != nil {
