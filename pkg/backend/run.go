@@ -80,6 +80,9 @@ type DevOIDCOptions struct {
 	// Address the issuer listens at (default a free loopback port).
 	Address string
 	Users   []devoidc.User
+	// ExtraClients are registered at the issuer besides the backend, e.g. a kubectl OIDC login
+	// to the provider cluster that trusts the same issuer.
+	ExtraClients []devoidc.Client
 	// StateDir keeps the issuer's CA and signing key across restarts and receives its CA
 	// certificate as ca.crt, for the provider's kube-apiserver to trust.
 	StateDir string
@@ -237,7 +240,8 @@ func startDevOIDC(ctx context.Context, opts *Options, external *url.URL) error {
 	issuer, err := devoidc.Start(ctx, devoidc.Options{
 		Address: opts.DevOIDC.Address,
 		Users:   opts.DevOIDC.Users,
-		Clients: []devoidc.Client{{ID: DevOIDCClientID, Secret: secret, RedirectURIs: []string{external.JoinPath(bindprotocol.CallbackPath).String()}}},
+		Clients: append([]devoidc.Client{{ID: DevOIDCClientID, Secret: secret, RedirectURIs: []string{external.JoinPath(bindprotocol.CallbackPath).String()}}},
+			opts.DevOIDC.ExtraClients...),
 		CertDir: certDir,
 		Log:     opts.Log.WithName("dev-oidc"),
 	})

@@ -28,6 +28,7 @@ type flags struct {
 	scopes           string
 	devUsers         string
 	devUsersFile     string
+	devClients       []string
 	consumerCAFile   string
 	zapOptions       zap.Options
 }
@@ -89,6 +90,7 @@ func bindFlags(cmd *cobra.Command, f *flags) {
 	fs.StringVar(&o.DevOIDC.Address, "dev-oidc-address", "127.0.0.1:0", "listen address of the embedded issuer")
 	fs.StringVar(&f.devUsers, "dev-oidc-users", "", "users of the embedded issuer: user:password[:group1;group2],...")
 	fs.StringVar(&f.devUsersFile, "dev-oidc-users-file", "", "YAML or JSON list of users of the embedded issuer (username, password, email, name, groups)")
+	fs.StringArrayVar(&f.devClients, "dev-oidc-extra-client", nil, "another client of the embedded issuer, id:secret:redirect-uri (repeatable), e.g. for a kubectl OIDC login to the provider cluster")
 	fs.StringVar(&o.DevOIDC.StateDir, "dev-oidc-state-dir", "", "keeps the embedded issuer's CA and signing key across restarts and writes its CA to ca.crt there, for the provider's kube-apiserver to trust")
 	fs.StringVar(&o.ConsumerServerURL, "consumer-server-url", "", "URL where consumers' konnectors reach the provider cluster (default: the --kubeconfig server)")
 	fs.StringVar(&f.consumerCAFile, "consumer-ca-file", "", "CA bundle konnectors trust for --consumer-server-url (default: the --kubeconfig CA)")
@@ -141,8 +143,23 @@ func (f *flags) options() (backend.Options, error) {
 	if o.CredentialTTL < 10*time.Minute {
 		return o, fmt.Errorf("--credential-ttl %s: the kube-apiserver issues tokens for at least 10m", o.CredentialTTL)
 	}
-	o.DevOIDC.Users, err = devUsers(f.devUsers, f.devUsersFile)
+	if o.DevOIDC.Users, err = devUsers(f.devUsers, f.devUsersFile); err != nil {
+		return o, err
+	}
+	o.DevOIDC.ExtraClients, err = devClients(f.devClients)
 	return o, err
+}
+
+func devClients(specs []string) ([]devoidc.Client, error) {
+	var clients []devoidc.Client
+	for _, spec := range specs {
+		parts := strings.SplitN(spec, ":", 3)
+		if len(parts) != 3 || parts[0] == "" || parts[1] == "" || parts[2] == "" {
+			return nil, fmt.Errorf("--dev-oidc-extra-client %q: want id:secret:redirect-uri", spec)
+		}
+		clients = append(clients, devoidc.Client{ID: parts[0], Secret: parts[1], RedirectURIs: []string{parts[2]}})
+	}
+	return clients, nil
 }
 
 func clientSecret(file string) (string, error) {
