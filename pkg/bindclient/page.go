@@ -16,8 +16,8 @@ var page = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 <style>body{font-family:system-ui,sans-serif;max-width:36em;margin:4em auto;padding:0 1em;color:#222}</style>
 </head>
 <body>
-<h1>{{.Title}}</h1>
-<p>{{.Message}}</p>
+<h1 id="title">{{.Title}}</h1>
+<p id="message">{{.Message}}</p>
 <p>{{.Hint}}</p>
 </body>
 </html>

@@ -32,13 +32,22 @@ func Browser(t testing.TB, ignoreCertificateErrors bool) context.Context {
 	if ignoreCertificateErrors {
 		opts = append(opts, chromedp.IgnoreCertErrors)
 	}
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(allocCtx, chromedp.WithLogf(t.Logf))
-	t.Cleanup(func() { cancel(); cancelAlloc() })
-	// Start the browser now, so that a missing library fails here and not in the first step.
-	// (No timeout on this first call: its context's end would stop the browser.)
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("starting chromium: %v", err)
+	// Chromium now and then dies while it starts on a loaded machine (crashpad reports it); a
+	// fresh process is what a person would try too. Three attempts, then the test fails.
+	var lastErr error
+	for attempt := 1; attempt <= 3; attempt++ {
+		allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+		ctx, cancel := chromedp.NewContext(allocCtx, chromedp.WithLogf(t.Logf))
+		// Start the browser now, so that a missing library fails here and not in the first
+		// step. (No timeout on this first call: its context's end would stop the browser.)
+		if lastErr = chromedp.Do(ctx); lastErr == nil {
+			t.Cleanup(func() { cancel(); cancelAlloc() })
+			return ctx
+		}
+		cancel()
+		cancelAlloc()
+		t.Logf("chromium did not start (attempt %d of 3): %v", attempt, lastErr)
 	}
-	return ctx
+	t.Fatalf("starting chromium: %v", lastErr)
+	return nil
 }
