@@ -15,6 +15,7 @@ import (
 
 	bindv1alpha1 "github.com/bindery-dev/bindery/apis/bind/v1alpha1"
 	"github.com/bindery-dev/bindery/pkg/bindprotocol"
+	"github.com/bindery-dev/bindery/pkg/consumers"
 	"github.com/bindery-dev/bindery/pkg/services"
 )
 
@@ -162,6 +163,14 @@ func bindError(service string, err error) error {
 	if problem, ok := services.AsError(err); ok {
 		return &apiError{status: http.StatusConflict, reason: bindprotocol.ReasonServiceNotReady,
 			message: fmt.Sprintf("the Service %q cannot be bound right now: %s; this is for the provider to fix, tell them", service, problem.Error())}
+	}
+	switch {
+	case errors.Is(err, consumers.ErrServiceNotFound):
+		return &apiError{status: http.StatusNotFound, reason: bindprotocol.ReasonServiceNotFound,
+			message: fmt.Sprintf("the Service %q was deleted just now", service)}
+	case errors.Is(err, consumers.ErrConsumerDeleting):
+		return &apiError{status: http.StatusConflict, reason: bindprotocol.ReasonConsumerDeleting,
+			message: "the provider is revoking your Consumer for this cluster; bind again once it is gone (usually seconds), or ask the provider why it was revoked"}
 	}
 	return fmt.Errorf("binding Service %q: %w", service, err)
 }

@@ -166,5 +166,7 @@ const (
 	ReasonServiceNotReady = "ServiceNotReady"
 	ReasonInvalidRequest  = "InvalidRequest"
 	ReasonInvalidCode     = "InvalidCode"
-	ReasonInternal        = "InternalError"
+	// ReasonConsumerDeleting: the provider is revoking the Consumer; bind again once it is gone.
+	ReasonConsumerDeleting = "ConsumerDeleting"
+	ReasonInternal         = "InternalError"
 )

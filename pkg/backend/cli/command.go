@@ -78,7 +78,7 @@ func bindFlags(cmd *cobra.Command, f *flags) {
 	fs.DurationVar(&o.SessionDuration, "session-duration", backend.DefaultSessionDuration, "how long a sign-in lasts, in the browser and in kubectl bindery")
 	fs.DurationVar(&o.CredentialTTL, "credential-ttl", backend.DefaultCredentialTTL, "lifetime of the ServiceAccount token a bind returns (the konnector renews it itself; minimum 10m)")
 	fs.StringVar(&o.OIDC.IssuerURL, "oidc-issuer-url", "", "the OIDC issuer consumers sign in at (https); the provider's kube-apiserver must trust the same issuer")
-	fs.StringVar(&o.OIDC.ClientID, "oidc-client-id", "", "the backend's client ID at the issuer (also the audience the kube-apiserver expects)")
+	fs.StringVar(&o.OIDC.ClientID, "oidc-client-id", "", "the backend's client ID at the issuer")
 	fs.StringVar(&f.clientSecretFile, "oidc-client-secret-file", "", "file holding the client secret (or set $BINDERY_OIDC_CLIENT_SECRET)")
 	fs.StringVar(&f.oidcCAFile, "oidc-ca-file", "", "PEM CA bundle to trust for the issuer (default: the system's roots)")
 	fs.StringVar(&f.scopes, "oidc-scopes", "email,profile,groups", "scopes asked for besides openid, comma-separated")

@@ -1,0 +1,71 @@
+package cli
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func execute(args ...string) (string, error) {
+	cmd := NewCommand()
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	cmd.SetArgs(args)
+	err := cmd.Execute()
+	return out.String(), err
+}
+
+func TestHelpExplainsEveryFlag(t *testing.T) {
+	out, err := execute("--help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, flag := range []string{"--kubeconfig", "--listen-address", "--tls-cert-file", "--external-url", "--oidc-issuer-url",
+		"--oidc-client-id", "--oidc-client-secret-file", "--oidc-ca-file", "--oidc-username-claim", "--oidc-username-prefix",
+		"--oidc-groups-claim", "--oidc-groups-prefix", "--dev-oidc", "--dev-oidc-users", "--dev-oidc-state-dir",
+		"--session-duration", "--credential-ttl", "--consumer-server-url", "docs/backend.md"} {
+		if !strings.Contains(out, flag) {
+			t.Errorf("--help does not mention %s", flag)
+		}
+	}
+}
+
+func TestBadInputNamesTheFlag(t *testing.T) {
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(kubeconfig, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: c, context: {cluster: c, user: u}}]
+current-context: c
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	k := []string{"--kubeconfig", kubeconfig}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{k, "--oidc-issuer-url"},
+		{append(k, "--oidc-issuer-url", "https://issuer"), "--oidc-client-id"},
+		{append(k, "--oidc-issuer-url", "http://issuer", "--oidc-client-id", "c"), "https"},
+		{append(k, "--dev-oidc"), "--dev-oidc-users"},
+		{append(k, "--dev-oidc", "--dev-oidc-users", "alice"), "--dev-oidc-users"},
+		{append(k, "--dev-oidc", "--dev-oidc-users", "a:b", "--oidc-issuer-url", "https://i"), "--oidc-issuer-url"},
+		{append(k, "--dev-oidc", "--dev-oidc-users", "a:b", "--listen-address", "0.0.0.0:8443"), "--tls-cert-file"},
+		{append(k, "--dev-oidc", "--dev-oidc-users", "a:b", "--tls-cert-file", "x"), "--tls-private-key-file"},
+		{append(k, "--dev-oidc", "--dev-oidc-users", "a:b", "--credential-ttl", "1m"), "--credential-ttl"},
+		{append(k, "--dev-oidc", "--dev-oidc-users", "a:b", "--dev-oidc-extra-client", "id-only"), "--dev-oidc-extra-client"},
+		{append(k, "--dev-oidc", "--dev-oidc-users", "a:b", "--external-url", "bind.example.com"), "--external-url"},
+		{append(k, "--oidc-ca-file", filepath.Join(t.TempDir(), "missing")), "--oidc-ca-file"},
+		{[]string{"--kubeconfig", filepath.Join(t.TempDir(), "missing")}, "--kubeconfig"},
+	} {
+		_, err := execute(tc.args...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: %v, want an error naming %s", tc.args, err, tc.want)
+		}
+	}
+}
