@@ -9,14 +9,13 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/bindery-dev/bindery/pkg/backend"
 	"github.com/bindery-dev/bindery/pkg/devoidc"
 	"github.com/bindery-dev/bindery/pkg/logging"
+	"github.com/bindery-dev/bindery/pkg/restconfig"
 	"github.com/bindery-dev/bindery/pkg/version"
 )
 
@@ -117,7 +116,7 @@ func run(f *flags) error {
 // options completes backend.Options from the flags that name files.
 func (f *flags) options() (backend.Options, error) {
 	o := f.opts
-	cfg, err := providerConfig(f.kubeconfig)
+	cfg, err := restconfig.FromKubeconfigOrCluster(f.kubeconfig)
 	if err != nil {
 		return o, err
 	}
@@ -190,19 +189,4 @@ func devUsers(spec, file string) ([]devoidc.User, error) {
 		users = append(users, loaded...)
 	}
 	return users, nil
-}
-
-func providerConfig(kubeconfig string) (*rest.Config, error) {
-	if kubeconfig == "" {
-		cfg, err := rest.InClusterConfig()
-		if err != nil {
-			return nil, fmt.Errorf("no --kubeconfig given and not running in a cluster: %w", err)
-		}
-		return cfg, nil
-	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
-	if err != nil {
-		return nil, fmt.Errorf("--kubeconfig %s: %w", kubeconfig, err)
-	}
-	return cfg, nil
 }

@@ -89,7 +89,7 @@ func run(cmd *cobra.Command, f *flags) error {
 	if err != nil {
 		return fmt.Errorf("--kcp-kubeconfig %s: %w", f.kcpKubeconfig, err)
 	}
-	providerConfig, err := providerConfig(f.kubeconfig)
+	providerConfig, err := restconfig.FromKubeconfigOrCluster(f.kubeconfig)
 	if err != nil {
 		return err
 	}
@@ -116,19 +116,4 @@ func run(cmd *cobra.Command, f *flags) error {
 		return err
 	}
 	return syncagent.Run(ctrl.SetupSignalHandler(), opts)
-}
-
-func providerConfig(kubeconfig string) (*rest.Config, error) {
-	if kubeconfig == "" {
-		cfg, err := rest.InClusterConfig()
-		if err != nil {
-			return nil, fmt.Errorf("no --kubeconfig given and not running in a cluster: %w", err)
-		}
-		return cfg, nil
-	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
-	if err != nil {
-		return nil, fmt.Errorf("--kubeconfig %s: %w", kubeconfig, err)
-	}
-	return cfg, nil
 }
