@@ -9,6 +9,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 	authenticationv1 "k8s.io/api/authentication/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -49,15 +50,25 @@ func issuerIDToken(t *testing.T, browser context.Context, u user) string {
 	return raw
 }
 
-// providerUserInfo asks the provider's kube-apiserver who the bearer of an ID token is.
+// providerUserInfo asks the provider's kube-apiserver who the bearer of an ID token is. The
+// kube-apiserver started before the issuer did, and fetches the issuer's keys in the background
+// with a backoff: until it has them, it refuses every token of the issuer as Unauthorized.
 func providerUserInfo(t *testing.T, idToken string) authenticationv1.UserInfo {
 	t.Helper()
 	cfg := rest.AnonymousClientConfig(provider.Config())
 	cfg.BearerToken = idToken
-	review, err := kubernetes.NewForConfigOrDie(cfg).AuthenticationV1().SelfSubjectReviews().
-		Create(framework.Context(t), &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatalf("the provider's kube-apiserver refuses the issuer's ID token: %v", err)
-	}
-	return review.Status.UserInfo
+	reviews := kubernetes.NewForConfigOrDie(cfg).AuthenticationV1().SelfSubjectReviews()
+	var info authenticationv1.UserInfo
+	framework.WaitFor(t, time.Minute, "the provider's kube-apiserver to accept the issuer's ID token", func(ctx context.Context) (bool, string, error) {
+		review, err := reviews.Create(ctx, &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
+		if apierrors.IsUnauthorized(err) {
+			return false, err.Error(), nil
+		}
+		if err != nil {
+			return false, "", err
+		}
+		info = review.Status.UserInfo
+		return true, "", nil
+	})
+	return info
 }
