@@ -19,6 +19,8 @@ func addKnownTypes(scheme *runtime.Scheme) error {
 	scheme.AddKnownTypes(GroupVersion,
 		&Service{}, &ServiceList{},
 		&Consumer{}, &ConsumerList{},
+		&BoundAPI{}, &BoundAPIList{},
+		&ServiceBinding{}, &ServiceBindingList{},
 	)
 	metav1.AddToGroupVersion(scheme, GroupVersion)
 	return nil
