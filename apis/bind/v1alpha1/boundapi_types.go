@@ -53,6 +53,7 @@ type BoundAPISpec struct {
 	// +optional
 	Mutation *syncagentv1alpha1.Mutation `json:"mutation,omitempty"`
 	// +optional
+	// +kubebuilder:validation:MaxItems=32
 	Related []syncagentv1alpha1.RelatedResource `json:"related,omitempty"`
 }
 
