@@ -13,9 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -27,10 +25,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	syncagentv1alpha1 "github.com/bindery-dev/bindery/apis/syncagent/v1alpha1"
-	"github.com/bindery-dev/bindery/pkg/mutation"
 	"github.com/bindery-dev/bindery/pkg/publishing"
 	"github.com/bindery-dev/bindery/pkg/syncengine"
-	"github.com/bindery-dev/bindery/pkg/templating"
+	"github.com/bindery-dev/bindery/pkg/syncspec"
 )
 
 // Reasons of the Synced condition.
@@ -232,129 +229,21 @@ func (c *syncController) removeFinalizer(ctx context.Context, pr *syncagentv1alp
 	return nil
 }
 
-// unitConfig compiles the sync configuration of a PublishedResource.
+// unitConfig compiles the sync configuration of a PublishedResource (syncspec.Compile): the
+// consumer's workspaces are the source, the provider cluster the destination, and related
+// resources resolve to the kinds the provider cluster serves.
 func (c *syncController) unitConfig(ctx context.Context, pr *syncagentv1alpha1.PublishedResource) (unitConfig, error) {
 	crd, err := publishing.FindCRD(ctx, c.provider, pr.Spec.Resource)
 	if err != nil {
 		return unitConfig{}, err
 	}
-	kinds, err := publishing.KindsFor(crd, pr.Spec)
+	compiled, err := syncspec.Compile(crd, pr.Spec, c.mapper.KindFor)
 	if err != nil {
 		return unitConfig{}, err
 	}
-	naming := syncengine.Naming{Field: field.NewPath("spec", "naming")}
-	if n := pr.Spec.Naming; n != nil {
-		naming.Namespace, naming.Name = n.Namespace, n.Name
-	}
-	namer, err := syncengine.NewNamer(naming)
-	if err != nil {
-		return unitConfig{}, err
-	}
-	r := &syncengine.Reconciler{
-		Sources: c.sources, Destination: c.provider, Agent: c.agent, Namer: namer,
-		Kinds: syncengine.Kinds{
-			Source: kinds.Consumer, Destination: kinds.Provider, DestinationNamespaced: kinds.ProviderNamespaced,
-			CopiesStatus: hasStatus(crd, kinds.Provider.Version),
-		},
-	}
-	if m := pr.Spec.Mutation; m != nil {
-		if r.SpecMutation, err = mutation.Compile(m.Spec); err != nil {
-			return unitConfig{}, fmt.Errorf("spec.mutation.spec: %w", err)
-		}
-		if r.StatusMutation, err = mutation.Compile(m.Status); err != nil {
-			return unitConfig{}, fmt.Errorf("spec.mutation.status: %w", err)
-		}
-	}
-	if f := pr.Spec.Filter; f != nil {
-		if r.ResourceSelector, err = selector(f.Resource); err != nil {
-			return unitConfig{}, fmt.Errorf("spec.filter.resource: %w", err)
-		}
-		if r.NamespaceSelector, err = selector(f.Namespace); err != nil {
-			return unitConfig{}, fmt.Errorf("spec.filter.namespace: %w", err)
-		}
-	}
-	for i, rel := range pr.Spec.Related {
-		compiled, err := c.compileRelated(rel)
-		if err != nil {
-			return unitConfig{}, fmt.Errorf("spec.related[%d]: %w", i, err)
-		}
-		r.Related = append(r.Related, compiled)
-	}
+	r := &syncengine.Reconciler{Sources: c.sources, Destination: c.provider, Agent: c.agent}
+	compiled.Apply(r)
 	return unitConfig{Name: pr.Name, Kinds: r.Kinds, Spec: pr.Spec, Reconciler: r}, nil
-}
-
-// compileRelated resolves a related entry's kinds on both sides and compiles how to find it. The
-// provider-side kind comes from the provider cluster's discovery. The kcp-side resource is the
-// projected one (group, version and resource each default to the provider side's); its kind is
-// the provider side's when only the version is projected, and otherwise discovered through the
-// virtual workspace of the export once a consumer workspace is synced (syncengine.Related.SourceKind),
-// since the agent cannot see into the workspace that serves a claimed resource.
-func (c *syncController) compileRelated(rel syncagentv1alpha1.RelatedResource) (syncengine.Related, error) {
-	providerGVK, err := c.mapper.KindFor(schema.GroupVersionResource{Group: rel.Group, Version: rel.Version, Resource: rel.Resource})
-	if err != nil {
-		return syncengine.Related{}, fmt.Errorf("the provider cluster does not serve %s: %w", rel.Resource, err)
-	}
-	consumerGVR := publishing.RelatedConsumerResource(rel)
-	consumerGVK := consumerGVR.GroupVersion().WithKind(providerGVK.Kind)
-	if consumerGVR.Group != rel.Group || consumerGVR.Resource != rel.Resource {
-		consumerGVK.Kind = "" // discovered in kcp
-	}
-	out := syncengine.Related{
-		Identifier: rel.Identifier, Origin: syncengine.FromDestination,
-		SourceGVK: consumerGVK, DestinationGVK: providerGVK, SourceResource: consumerGVR,
-		SyncStatus: rel.SyncStatus,
-		Watch:      rel.Watch == nil || *rel.Watch,
-		Cleanup:    rel.Cleanup == nil || *rel.Cleanup,
-	}
-	if rel.Origin == syncagentv1alpha1.OriginConsumer {
-		out.Origin = syncengine.FromSource
-	}
-	switch o := rel.Object; {
-	case o.Reference != nil:
-		path, err := mutation.ParsePath(o.Reference.Path)
-		if err != nil {
-			return syncengine.Related{}, fmt.Errorf("object.reference.path: %w", err)
-		}
-		out.Reference = &path
-	case o.Template != nil:
-		if out.NameTemplate, err = templating.Parse("object.template.name", o.Template.Name); err != nil {
-			return syncengine.Related{}, err
-		}
-		if o.Template.Namespace != "" {
-			if out.NamespaceTemplate, err = templating.Parse("object.template.namespace", o.Template.Namespace); err != nil {
-				return syncengine.Related{}, err
-			}
-		}
-	case o.Selector != nil:
-		if out.Selector, err = syncengine.CompileSelector("object.selector", o.Selector); err != nil {
-			return syncengine.Related{}, err
-		}
-	}
-	if rel.Mutation != nil {
-		if out.Mutation, err = mutation.Compile(rel.Mutation.Spec); err != nil {
-			return syncengine.Related{}, fmt.Errorf("mutation.spec: %w", err)
-		}
-		if out.StatusMutation, err = mutation.Compile(rel.Mutation.Status); err != nil {
-			return syncengine.Related{}, fmt.Errorf("mutation.status: %w", err)
-		}
-	}
-	return out, nil
-}
-
-func selector(sel *metav1.LabelSelector) (labels.Selector, error) {
-	if sel == nil {
-		return nil, nil
-	}
-	return metav1.LabelSelectorAsSelector(sel)
-}
-
-func hasStatus(crd *apiextensionsv1.CustomResourceDefinition, version string) bool {
-	for _, v := range crd.Spec.Versions {
-		if v.Name == version {
-			return v.Subresources != nil && v.Subresources.Status != nil
-		}
-	}
-	return false
 }
 
 func (c *syncController) forCRD(ctx context.Context, obj client.Object) []reconcile.Request {
