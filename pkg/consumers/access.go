@@ -63,6 +63,9 @@ func (a access) provision(ctx context.Context, consumer *bindv1alpha1.Consumer) 
 	if err == nil {
 		err = a.ensure(ctx, consumer, Rules(bound.resolved))
 	}
+	if err == nil {
+		err = a.publishAPIs(ctx, consumer, bound)
+	}
 	if err != nil {
 		return condition(consumer, metav1.ConditionFalse, bindv1alpha1.ConsumerReasonProvisionFailed, err.Error()), err
 	}

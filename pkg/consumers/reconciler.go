@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/client-go/tools/record"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -37,7 +38,15 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		return reconcile.Result{}, err
 	}
 	ready, err := a.provision(ctx, consumer)
-	return reconcile.Result{}, errors.Join(err, a.report(ctx, consumer, ready, r.Recorder))
+	if err = errors.Join(err, a.report(ctx, consumer, ready, r.Recorder)); err != nil {
+		return reconcile.Result{}, err
+	}
+	// A Lease that is renewed brings the Consumer back; one that stops being renewed does not,
+	// so a connected Consumer is looked at again to notice when its konnector goes quiet.
+	if meta.IsStatusConditionTrue(consumer.Status.Conditions, bindv1alpha1.ConsumerConditionKonnectorConnected) {
+		return reconcile.Result{RequeueAfter: HeartbeatTimeout / 2}, nil
+	}
+	return reconcile.Result{}, nil
 }
 
 // ensureFinalizer makes sure a Consumer is revoked before it goes, also one that Bind did not create.

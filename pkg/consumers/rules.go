@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/sets"
 
+	bindv1alpha1 "github.com/bindery-dev/bindery/apis/bind/v1alpha1"
 	syncagentv1alpha1 "github.com/bindery-dev/bindery/apis/syncagent/v1alpha1"
 	"github.com/bindery-dev/bindery/pkg/services"
 )
@@ -52,17 +53,18 @@ func Rules(bound []*services.Resolved) []rbacv1.PolicyRule {
 	slices.SortFunc(resources, func(a, b schema.GroupResource) int {
 		return cmp.Or(cmp.Compare(a.Group, b.Group), cmp.Compare(a.Resource, b.Resource))
 	})
-	rules := make([]rbacv1.PolicyRule, 0, len(resources)+3)
+	rules := make([]rbacv1.PolicyRule, 0, len(resources)+4)
 	for _, gr := range resources {
 		rules = append(rules, rbacv1.PolicyRule{APIGroups: []string{gr.Group}, Resources: []string{gr.Resource}, Verbs: sets.List(verbs[gr])})
 	}
 	return append(rules, ownRules()...)
 }
 
-// ownRules let the konnector renew its credential and heartbeat. RBAC cannot limit create by
-// name, so any Lease may be created, but only the heartbeat Lease read and renewed.
+// ownRules let the konnector read its BoundAPIs, renew its credential and heartbeat. RBAC cannot
+// limit create by name, so any Lease may be created, but only the heartbeat Lease read and renewed.
 func ownRules() []rbacv1.PolicyRule {
 	return []rbacv1.PolicyRule{
+		{APIGroups: []string{bindv1alpha1.GroupVersion.Group}, Resources: []string{"boundapis"}, Verbs: []string{"get", "list", "watch"}},
 		{APIGroups: []string{""}, Resources: []string{"serviceaccounts/token"}, ResourceNames: []string{ServiceAccountName}, Verbs: []string{"create"}},
 		{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"create"}},
 		{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, ResourceNames: []string{LeaseName}, Verbs: []string{"get", "patch", "update"}},

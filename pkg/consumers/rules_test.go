@@ -40,6 +40,7 @@ func TestRulesAllowExactlyTheBoundResources(t *testing.T) {
 		{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "list", "watch"}},
 		{APIGroups: []string{"caches.example.com"}, Resources: []string{"caches"}, Verbs: write},
 		{APIGroups: []string{"databases.example.com"}, Resources: []string{"databases"}, Verbs: write},
+		{APIGroups: []string{"bind.bindery.dev"}, Resources: []string{"boundapis"}, Verbs: []string{"get", "list", "watch"}},
 		{APIGroups: []string{""}, Resources: []string{"serviceaccounts/token"}, ResourceNames: []string{ServiceAccountName}, Verbs: []string{"create"}},
 		{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"create"}},
 		{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, ResourceNames: []string{LeaseName}, Verbs: []string{"get", "patch", "update"}},

@@ -2,7 +2,9 @@ package consumers
 
 import (
 	"context"
+	"strings"
 
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -48,6 +50,15 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&corev1.ServiceAccount{}).
 		Owns(&rbacv1.Role{}).
 		Owns(&rbacv1.RoleBinding{}).
+		Owns(&bindv1alpha1.BoundAPI{}).
+		// The konnector's heartbeat: its Lease in the Consumer's namespace.
+		Watches(&coordinationv1.Lease{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, obj client.Object) []reconcile.Request {
+			consumer, ok := strings.CutPrefix(obj.GetNamespace(), NamespacePrefix)
+			if !ok || obj.GetName() != LeaseName {
+				return nil
+			}
+			return []reconcile.Request{{NamespacedName: client.ObjectKey{Name: consumer}}}
+		})).
 		Watches(&bindv1alpha1.Service{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, obj client.Object) []reconcile.Request {
 			return r.forServices(ctx, []string{obj.GetName()}, nil)
 		})).

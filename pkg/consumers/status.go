@@ -3,6 +3,7 @@ package consumers
 import (
 	"context"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -26,6 +27,9 @@ func (a access) report(ctx context.Context, consumer *bindv1alpha1.Consumer, rea
 	previous := meta.FindStatusCondition(consumer.Status.Conditions, bindv1alpha1.ConsumerConditionReady)
 	changed := previous == nil || previous.Status != ready.Status || previous.Reason != ready.Reason || previous.Message != ready.Message
 	meta.SetStatusCondition(&status.Conditions, ready)
+	var connected metav1.Condition
+	status.LastHeartbeatTime, connected = a.heartbeat(ctx, consumer, time.Now())
+	meta.SetStatusCondition(&status.Conditions, connected)
 	if equality.Semantic.DeepEqual(&consumer.Status, status) {
 		return nil
 	}

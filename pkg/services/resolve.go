@@ -42,6 +42,13 @@ type Resource struct {
 	Bound bindprotocol.BoundResource
 	// Related are the kinds of objects that travel with each object, in spec.related order.
 	Related []Related
+	// Spec is the PublishedResource's spec: how the objects are synced (naming, mutation,
+	// related objects).
+	Spec syncagentv1alpha1.PublishedResourceSpec
+	// Kinds are the kinds synced: the consumer's (projected) and the provider's.
+	Kinds publishing.SyncKinds
+	// CopiesStatus says the provider's CRD has a status subresource at the synced version.
+	CopiesStatus bool
 }
 
 // Related is a kind of related object, on both sides.
@@ -159,12 +166,29 @@ func resolveOne(ctx context.Context, c client.Reader, svc *bindv1alpha1.Service,
 		return nil, fmt.Errorf("PublishedResource %s: %w", pr.Name, err)
 	}
 	consumerCRD.Annotations[PublishedResourceAnnotation] = pr.Name
+	kinds, err := publishing.KindsFor(crd, pr.Spec)
+	if err != nil {
+		return nil, invalid(bindv1alpha1.ServiceReasonInvalidResource, "spec", err.Error())
+	}
 	return &Resource{
 		PublishedResource: pr.Name,
 		CRD:               consumerCRD,
 		Bound:             bound(pr, crd, published),
 		Related:           related(pr.Spec),
+		Spec:              *pr.Spec.DeepCopy(),
+		Kinds:             kinds,
+		CopiesStatus:      hasStatus(crd, kinds.Provider.Version),
 	}, nil
+}
+
+// hasStatus says whether version of crd has a status subresource.
+func hasStatus(crd *apiextensionsv1.CustomResourceDefinition, version string) bool {
+	for _, v := range crd.Spec.Versions {
+		if v.Name == version {
+			return v.Subresources != nil && v.Subresources.Status != nil
+		}
+	}
+	return false
 }
 
 // validateRelated finds related resources that a Kubernetes consumer cannot be given: names that

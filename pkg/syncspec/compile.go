@@ -52,15 +52,32 @@ func WithConsumerGroup(group string) Option {
 // Compile compiles spec for crd, the provider's CRD of spec.resource. kindOf resolves a related
 // resource's provider-side kind. Errors name the field of spec they come from.
 func Compile(crd *apiextensionsv1.CustomResourceDefinition, spec syncagentv1alpha1.PublishedResourceSpec, kindOf KindFunc, opts ...Option) (*Compiled, error) {
+	kinds, err := publishing.KindsFor(crd, spec)
+	if err != nil {
+		return nil, err
+	}
+	return CompileForKinds(syncengine.Kinds{
+		Source: kinds.Consumer, Destination: kinds.Provider, DestinationNamespaced: kinds.ProviderNamespaced,
+		CopiesStatus: hasStatus(crd, kinds.Provider.Version),
+	}, spec, kindOf, opts...)
+}
+
+// CompileForKinds compiles spec for kinds already derived from the provider's CRD, for a process
+// that cannot read the CRD itself: the konnector gets the kinds from its BoundAPI, which the
+// backend derived with publishing.KindsFor as Compile does.
+func CompileForKinds(kinds syncengine.Kinds, spec syncagentv1alpha1.PublishedResourceSpec, kindOf KindFunc, opts ...Option) (*Compiled, error) {
 	var o options
 	for _, opt := range opts {
 		opt(&o)
 	}
-	kinds, err := compileKinds(crd, spec, o)
-	if err != nil {
-		return nil, err
+	if o.consumerGroup != "" {
+		if err := validateGroup(o.consumerGroup); err != nil {
+			return nil, err
+		}
+		kinds.Source.Group = o.consumerGroup
 	}
 	c := &Compiled{Kinds: kinds}
+	var err error
 	if c.Namer, err = compileNaming(spec.Naming); err != nil {
 		return nil, err
 	}
@@ -82,25 +99,6 @@ func (c *Compiled) Apply(r *syncengine.Reconciler) {
 	r.SpecMutation, r.StatusMutation = c.SpecMutation, c.StatusMutation
 	r.ResourceSelector, r.NamespaceSelector = c.ResourceSelector, c.NamespaceSelector
 	r.Related = c.Related
-}
-
-// compileKinds derives the kinds on both sides from the projection (publishing.KindsFor, the
-// same as the published schema's), then renames the consumer-facing group if asked to.
-func compileKinds(crd *apiextensionsv1.CustomResourceDefinition, spec syncagentv1alpha1.PublishedResourceSpec, o options) (syncengine.Kinds, error) {
-	kinds, err := publishing.KindsFor(crd, spec)
-	if err != nil {
-		return syncengine.Kinds{}, err
-	}
-	if o.consumerGroup != "" {
-		if err := validateGroup(o.consumerGroup); err != nil {
-			return syncengine.Kinds{}, err
-		}
-		kinds.Consumer.Group = o.consumerGroup
-	}
-	return syncengine.Kinds{
-		Source: kinds.Consumer, Destination: kinds.Provider, DestinationNamespaced: kinds.ProviderNamespaced,
-		CopiesStatus: hasStatus(crd, kinds.Provider.Version),
-	}, nil
 }
 
 // validateGroup checks a consumer group as the API server checks a CRD's group, so that the

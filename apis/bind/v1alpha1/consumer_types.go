@@ -20,6 +20,7 @@ import (
 // +kubebuilder:printcolumn:name="Namespace",type=string,JSONPath=`.status.namespace`
 // +kubebuilder:printcolumn:name="Services",type=string,JSONPath=`.spec.services[*].name`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Connected",type=string,JSONPath=`.status.conditions[?(@.type=="KonnectorConnected")].status`,description="Whether its konnector renews its heartbeat"
 // +kubebuilder:printcolumn:name="Heartbeat",type=date,JSONPath=`.status.lastHeartbeatTime`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type Consumer struct {
@@ -107,11 +108,19 @@ type ConsumerStatus struct {
 // Condition types and reasons of a Consumer.
 const (
 	ConsumerConditionReady = "Ready"
+	// ConsumerConditionKonnectorConnected is True while the Consumer's konnector renews its
+	// heartbeat Lease.
+	ConsumerConditionKonnectorConnected = "KonnectorConnected"
 
 	ConsumerReasonProvisioned     = "Provisioned"
 	ConsumerReasonServiceNotFound = "ServiceNotFound"
 	ConsumerReasonServiceNotReady = "ServiceNotReady"
 	ConsumerReasonProvisionFailed = "ProvisionFailed"
+
+	ConsumerReasonHeartbeat        = "Heartbeat"
+	ConsumerReasonNoHeartbeat      = "NoHeartbeat"
+	ConsumerReasonHeartbeatStale   = "HeartbeatStale"
+	ConsumerReasonHeartbeatUnknown = "HeartbeatUnknown"
 )
 
 // Labels on what the backend provisions for a Consumer.
