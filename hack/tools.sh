@@ -6,6 +6,9 @@
 # everything takes about 11 minutes on 2 cores.
 #
 #   hack/tools.sh [tool...]   builds all tools, or only the named ones (kcp, kube, etcd, helm)
+#   hack/tools.sh kube-bind   builds kube-bind's konnector v0.8.2 (bin/tools/konnector-kube-bind), the
+#                             peer of side-by-side benchmarks; only when named, never by default
+#                             (hack/tools/kube-bind/README.md says how to run it)
 #
 #   BINDERY_TOOLS_CACHE  cache folder (default: ${XDG_CACHE_HOME:-$HOME/.cache}/bindery/tools)
 set -euo pipefail
@@ -13,7 +16,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cache=${BINDERY_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/bindery/tools}
 links="$root/bin/tools"
-export GONOSUMDB=${GONOSUMDB:-github.com/kcp-dev,sigs.k8s.io/multicluster-runtime}
+export GONOSUMDB=${GONOSUMDB:-github.com/kcp-dev,sigs.k8s.io/multicluster-runtime,github.com/kube-bind}
 export CGO_ENABLED=0 GOFLAGS="-mod=readonly -buildvcs=false"
 
 # module_version prints the version a tool module requires of a module.
@@ -57,15 +60,21 @@ with_progress() {
   wait "$pid"
 }
 
-# wanted says whether the command line asks for a tool: no arguments means every tool.
+# wanted says whether the command line asks for a tool: no arguments means every tool except the
+# on-request ones.
+on_request=(kube-bind)
 wanted() {
-  [ ${#requested[@]} -eq 0 ] && return 0
+  local o
+  if [ ${#requested[@]} -eq 0 ]; then
+    for o in "${on_request[@]}"; do [ "$o" = "$1" ] && return 1; done
+    return 0
+  fi
   local r; for r in "${requested[@]}"; do [ "$r" = "$1" ] && return 0; done
   return 1
 }
 requested=("$@")
 for r in "${requested[@]}"; do
-  case $r in kcp|kube|etcd|helm) ;; *) echo "unknown tool $r; known: kcp kube etcd helm" >&2; exit 2 ;; esac
+  case $r in kcp|kube|etcd|helm|kube-bind) ;; *) echo "unknown tool $r; known: kcp kube etcd helm kube-bind" >&2; exit 2 ;; esac
 done
 
 # build_tool <tool module dir> <name> <version> <ldflags> <estimate> <pkg=binary>...
@@ -114,5 +123,14 @@ build_tool "$root/hack/tools/kube" etcd "$etcd_version" "-s -w" "about 1 minute"
 build_tool "$root/hack/tools/helm" helm "$helm_version" \
   "$(helm_ldflags "$helm_version" "$helm_client_go")" "about 1 minute" \
   helm.sh/helm/v3/cmd/helm=helm
+# The version is stamped as kube-bind's Makefile does (<its required client-go, v0 -> v1>+kube-bind-<tag>):
+# the konnector parses it at start and reports it in ClusterBinding status.konnectorVersion.
+if wanted kube-bind; then
+  kube_bind_version=$(module_version "$root/hack/tools/kube-bind" github.com/kube-bind/kube-bind)
+  kube_bind_client_go=$(module_version "$root/hack/tools/kube-bind" k8s.io/client-go)
+  build_tool "$root/hack/tools/kube-bind" kube-bind "$kube_bind_version" \
+    "$(version_ldflags "${kube_bind_client_go/#v0/v1}+kube-bind-$kube_bind_version")" "up to 15 minutes" \
+    github.com/kube-bind/kube-bind/cmd/konnector=konnector-kube-bind
+fi
 
 echo ">>> tools ready in $links: $(ls "$links" | tr '\n' ' ')"
