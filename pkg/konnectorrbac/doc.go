@@ -2,11 +2,11 @@
 // once so that the konnector's chart and docs and `kubectl bindery bind` grant the same rights.
 //
 // The konnector's rights are narrow on purpose, never `*/*/*`: it reads ServiceBindings and
-// writes their status and finalizers, reads and writes Secrets (its credential Secrets and the
-// related credentials Secrets it puts next to the consumer's objects), installs and updates
-// CustomResourceDefinitions (the APIs a binding receives), records events, reads namespaces (the
-// kube-system UID is the cluster's identity) and holds a leader-election Lease in its own
-// namespace (a Role, not a ClusterRole).
+// writes their status and its finalizer on them (it never creates or deletes one), reads and
+// writes Secrets (its credential Secrets and the related credentials Secrets it puts next to
+// the consumer's objects), installs and updates CustomResourceDefinitions (the APIs a binding
+// receives), records events, reads namespaces (the kube-system UID is the cluster's identity)
+// and holds a leader-election Lease in its own namespace (a Role, not a ClusterRole).
 //
 // The resources a binding receives are known only per binding, so they cannot be listed in a
 // role written in advance. They are granted with the Kubernetes aggregation pattern: ClusterRole

@@ -56,7 +56,10 @@ func CoreClusterRole(name string) *rbacv1.ClusterRole {
 func CoreRules() []rbacv1.PolicyRule {
 	bind := bindv1alpha1.GroupVersion.Group
 	return []rbacv1.PolicyRule{
-		{APIGroups: []string{bind}, Resources: []string{"servicebindings"}, Verbs: []string{"get", "list", "watch"}},
+		// update and patch only to add and remove its finalizer: RBAC cannot narrow a write to
+		// metadata.finalizers, and the finalizers subresource below is what owner references
+		// with blockOwnerDeletion are checked against.
+		{APIGroups: []string{bind}, Resources: []string{"servicebindings"}, Verbs: []string{"get", "list", "watch", "update", "patch"}},
 		{APIGroups: []string{bind}, Resources: []string{"servicebindings/status"}, Verbs: []string{"get", "update", "patch"}},
 		{APIGroups: []string{bind}, Resources: []string{"servicebindings/finalizers"}, Verbs: []string{"update"}},
 		// Its credential Secrets (renewed in place) and the related credentials Secrets it writes
@@ -144,19 +147,32 @@ func BindingRules(resources []schema.GroupResource) []rbacv1.PolicyRule {
 }
 
 // ValidReceived says why gr cannot be a received resource, or nil: the resource must be a plain
-// lowercase name (no "*", no "/"), and the group a DNS subdomain with a dot that is not one of
-// Kubernetes' own (k8s.io, kubernetes.io and their subdomains), where no CRD can be installed
-// without an approval and the konnector has no business.
+// lowercase name (no "*", no "/"), and the group one that ValidGroup accepts.
 func ValidReceived(gr schema.GroupResource) error {
 	if errs := validation.IsDNS1123Label(gr.Resource); len(errs) > 0 {
 		return fmt.Errorf("resource %q is not a plain resource name: %s", gr.Resource, strings.Join(errs, "; "))
 	}
-	if errs := validation.IsDNS1123Subdomain(gr.Group); len(errs) > 0 || !strings.Contains(gr.Group, ".") {
-		return fmt.Errorf("group %q of %s is not a DNS subdomain with a dot, as a CRD's group must be", gr.Group, gr.Resource)
+	if err := ValidGroup(gr.Group); err != nil {
+		return fmt.Errorf("%w (of resource %s)", err, gr.Resource)
+	}
+	return nil
+}
+
+// ValidGroup says why group cannot hold received resources, or nil: it must be a DNS subdomain
+// with a dot, as a CRD's group must be, and not one of Kubernetes' own (k8s.io, kubernetes.io
+// and their subdomains), where no CRD is installed without an approval and the konnector has
+// no business.
+func ValidGroup(group string) error {
+	errs := validation.IsDNS1123Subdomain(group)
+	if len(errs) == 0 && !strings.Contains(group, ".") {
+		errs = []string{"it needs at least one dot"}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("group %q is not a DNS subdomain with a dot, as a CRD's group must be: %s", group, strings.Join(errs, "; "))
 	}
 	for _, reserved := range []string{"k8s.io", "kubernetes.io"} {
-		if gr.Group == reserved || strings.HasSuffix(gr.Group, "."+reserved) {
-			return fmt.Errorf("group %q of %s belongs to Kubernetes itself", gr.Group, gr.Resource)
+		if group == reserved || strings.HasSuffix(group, "."+reserved) {
+			return fmt.Errorf("group %q belongs to Kubernetes itself", group)
 		}
 	}
 	return nil
