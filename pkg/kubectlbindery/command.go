@@ -11,8 +11,6 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -26,15 +24,17 @@ func NewCommand() *cobra.Command {
 	root := &cobra.Command{
 		Use:          "kubectl-bindery",
 		Short:        "bindery's kubectl plugin",
-		Long:         "kubectl bindery shows what bindery knows about the services offered across kcp workspaces,\nand signs you in to a bindery-backend to bind a provider's services into your own cluster.",
+		Long:         "kubectl bindery shows what bindery knows about the services offered across kcp workspaces,\nand binds a provider's services from its bindery-backend into your own cluster.",
 		SilenceUsage: true,
 	}
-	kubeconfig := root.PersistentFlags().String("kubeconfig", "", "kcp kubeconfig (default: $KUBECONFIG or ~/.kube/config)")
+	kubeconfig := root.PersistentFlags().String("kubeconfig", "", "kubeconfig (default: $KUBECONFIG or ~/.kube/config): your kcp for catalog and inventory, your own cluster for bind, bindings and unbind")
 	kubecontext := root.PersistentFlags().String("context", "", "context in the kubeconfig (default: the current one)")
-	server := root.PersistentFlags().String("server", "", "kcp server URL, with /clusters/<workspace path>, overriding the kubeconfig's (credentials still come from it)")
+	server := root.PersistentFlags().String("server", "", "server URL overriding the kubeconfig's, for kcp with /clusters/<workspace path> (credentials still come from the kubeconfig)")
 	config := func() (*rest.Config, error) { return load(*kubeconfig, *kubecontext, *server) }
+	cluster := func() (*consumerTarget, error) { return loadTarget(*kubeconfig, *kubecontext, *server) }
 	root.AddCommand(newCatalogCommand(config), newInventoryCommand(config))
 	root.AddCommand(newLoginCommand(), newWhoAmICommand())
+	root.AddCommand(newBindCommand(cluster), newBindingsCommand(cluster), newUnbindCommand(cluster))
 	root.AddCommand(version.Command())
 	return root
 }
@@ -67,17 +67,11 @@ func newCatalogCommand(config func() (*rest.Config, error)) *cobra.Command {
 }
 
 func load(kubeconfig, context, server string) (*rest.Config, error) {
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	if kubeconfig != "" {
-		rules.ExplicitPath = kubeconfig
-	}
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{
-		CurrentContext: context, ClusterInfo: clientcmdapi.Cluster{Server: server},
-	}).ClientConfig()
+	target, err := loadTarget(kubeconfig, context, server)
 	if err != nil {
-		return nil, fmt.Errorf("loading the kubeconfig: %w", err)
+		return nil, err
 	}
-	return cfg, nil
+	return target.config, nil
 }
 
 // listCatalog reads the CatalogEntries of the catalog workspace on the kubeconfig's kcp server.
