@@ -10,6 +10,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -132,6 +133,18 @@ func (a access) ensure(ctx context.Context, consumer *bindv1alpha1.Consumer, rul
 // reference. It refuses an object that exists with neither (someone else's), or is being deleted.
 func (a access) apply(ctx context.Context, consumer *bindv1alpha1.Consumer, obj client.Object, mutate func()) error {
 	kind := kindOf(a.client, obj)
+	// A Bind and the Reconciler may provision the same Consumer at once: whoever loses the race to
+	// create an object, or to update it, tries again with what the winner wrote.
+	err := retry.OnError(retry.DefaultBackoff, raced, func() error { return a.createOrUpdate(ctx, consumer, obj, kind, mutate) })
+	if err != nil {
+		return fmt.Errorf("provisioning %s %s of Consumer %s: %w", kind, obj.GetName(), consumer.Name, err)
+	}
+	return nil
+}
+
+func raced(err error) bool { return apierrors.IsAlreadyExists(err) || apierrors.IsConflict(err) }
+
+func (a access) createOrUpdate(ctx context.Context, consumer *bindv1alpha1.Consumer, obj client.Object, kind string, mutate func()) error {
 	_, err := controllerutil.CreateOrUpdate(ctx, a.client, obj, func() error {
 		ours := obj.GetLabels()[bindv1alpha1.ConsumerLabel] == consumer.Name || metav1.IsControlledBy(obj, consumer)
 		if obj.GetResourceVersion() != "" && !ours {
@@ -149,10 +162,7 @@ func (a access) apply(ctx context.Context, consumer *bindv1alpha1.Consumer, obj 
 		mutate()
 		return controllerutil.SetControllerReference(consumer, obj, a.client.Scheme())
 	})
-	if err != nil {
-		return fmt.Errorf("provisioning %s %s of Consumer %s: %w", kind, obj.GetName(), consumer.Name, err)
-	}
-	return nil
+	return err
 }
 
 // kindOf names obj's kind for messages.
