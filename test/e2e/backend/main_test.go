@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/go-logr/logr"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
 	"github.com/bindery-dev/bindery/pkg/devoidc"
 	"github.com/bindery-dev/bindery/test/servers"
 )
@@ -34,6 +37,9 @@ const (
 func TestMain(m *testing.M) { os.Exit(run(m)) }
 
 func run(m *testing.M) int {
+	// The test process's own controller-runtime clients and envtest log nothing worth reading; the
+	// processes under test log to their own files.
+	ctrllog.SetLogger(logr.Discard())
 	fail := func(what string, err error) int { fmt.Fprintf(os.Stderr, "e2e: %s: %v\n", what, err); return 1 }
 	root, err := servers.RepoRoot()
 	if err != nil {

@@ -1,0 +1,195 @@
+package backend
+
+import (
+	"context"
+	"strconv"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	bindv1alpha1 "github.com/bindery-dev/bindery/apis/bind/v1alpha1"
+	"github.com/bindery-dev/bindery/pkg/bindprotocol"
+	"github.com/bindery-dev/bindery/test/framework"
+)
+
+// TestKubeToKube is the whole Kube -> Kube scenario with the konnector: alice binds the Database
+// Service into her own cluster; a Database she creates there is run by the provider's operator;
+// status and the credentials Secret come back next to it; an update goes down; deleting it
+// deletes its copy; the provider sees the konnector's heartbeat.
+func TestKubeToKube(t *testing.T) {
+	env := newKubeToKube(t)
+	consumerCluster := framework.StartKube(t, "deploy/crd")
+	consumer := framework.NewClient(t, consumerCluster.Config())
+	session := signIn(t, framework.Browser(t, true), env.backend.url, alice, "", nil)
+	bound, binding := bindInto(t, consumer, env.backend.url, session, env.service.Name)
+	startKonnector(t, consumerCluster.Config())
+	waitBindingReady(t, consumer, binding)
+	p := env.provisioning
+
+	ctx := framework.Context(t)
+	received := receivedKind(t, bound)
+	shop := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}}
+	if err := consumer.Create(ctx, shop); err != nil {
+		t.Fatal(err)
+	}
+	orders := &unstructured.Unstructured{}
+	orders.SetGroupVersionKind(received)
+	orders.SetNamespace("shop")
+	orders.SetName("orders")
+	_ = unstructured.SetNestedField(orders.Object, "postgres", "spec", "engine")
+	_ = unstructured.SetNestedField(orders.Object, int64(5), "spec", "storageGB")
+	framework.CreateWhenServed(t, consumer, orders)
+
+	copies := func(ctx context.Context) []unstructured.Unstructured {
+		list := databaseList()
+		if err := p.admin.List(ctx, list, client.InNamespace(bound.Namespace)); err != nil {
+			t.Fatal(err)
+		}
+		return list.Items
+	}
+	framework.WaitFor(t, time.Minute, "the Database's copy in alice's provider namespace", func(ctx context.Context) (bool, string, error) {
+		n := len(copies(ctx))
+		return n == 1, "copies: " + itoa(n), nil
+	})
+
+	var secretName string
+	framework.WaitFor(t, 2*time.Minute, "the operator's status and credentials back in alice's cluster", func(ctx context.Context) (bool, string, error) {
+		if err := consumer.Get(ctx, client.ObjectKeyFromObject(orders), orders); err != nil {
+			return false, "", err
+		}
+		phase, _, _ := unstructured.NestedString(orders.Object, "status", "phase")
+		secretName, _, _ = unstructured.NestedString(orders.Object, "status", "credentialsSecretRef", "name")
+		if phase != "Ready" || secretName == "" {
+			return false, "phase " + phase + ", secret " + secretName, nil
+		}
+		err := consumer.Get(ctx, client.ObjectKey{Namespace: "shop", Name: secretName}, &corev1.Secret{})
+		return err == nil, "the Secret " + secretName + ": " + errString(err), nil
+	})
+
+	_ = unstructured.SetNestedField(orders.Object, int64(20), "spec", "storageGB")
+	if err := consumer.Update(ctx, orders); err != nil {
+		t.Fatal(err)
+	}
+	framework.WaitFor(t, time.Minute, "the update on the copy", func(ctx context.Context) (bool, string, error) {
+		items := copies(ctx)
+		if len(items) != 1 {
+			return false, "copies: " + itoa(len(items)), nil
+		}
+		size, _, _ := unstructured.NestedInt64(items[0].Object, "spec", "storageGB")
+		return size == 20, "storageGB " + itoa(int(size)), nil
+	})
+
+	framework.WaitFor(t, time.Minute, "the provider to see the konnector connected", func(ctx context.Context) (bool, string, error) {
+		var c bindv1alpha1.Consumer
+		if err := p.admin.Get(ctx, client.ObjectKey{Name: bound.Consumer}, &c); err != nil {
+			return false, "", err
+		}
+		return meta.IsStatusConditionTrue(c.Status.Conditions, bindv1alpha1.ConsumerConditionKonnectorConnected), "not connected", nil
+	})
+
+	if err := consumer.Delete(ctx, orders); err != nil {
+		t.Fatal(err)
+	}
+	framework.WaitFor(t, time.Minute, "the Database and its copy to be gone", func(ctx context.Context) (bool, string, error) {
+		err := consumer.Get(ctx, client.ObjectKeyFromObject(orders), &unstructured.Unstructured{Object: map[string]any{"apiVersion": received.GroupVersion().String(), "kind": received.Kind}})
+		n := len(copies(ctx))
+		return n == 0 && client.IgnoreNotFound(err) == nil && err != nil, "copies " + itoa(n) + ", original: " + errString(err), nil
+	})
+}
+
+// kubeToKube is a provider with the Database Service, its operator and a backend.
+type kubeToKube struct {
+	backend      *backendProcess
+	provisioning *provisioning
+	service      *bindv1alpha1.Service
+}
+
+func newKubeToKube(t *testing.T) *kubeToKube {
+	t.Helper()
+	backend := startBackend(t)
+	p := newProvisioning(t)
+	databases := p.databases()
+	p.waitChecked(databases, metav1.ConditionTrue)
+	p.grantBind(alice.username(), databases.Name)
+	p.grantBind(bob.username(), databases.Name)
+	framework.StartProcess(t, "database-operator", framework.Binary(t, "./examples/database-operator"),
+		"--kubeconfig", framework.WriteKubeconfig(t, "operator", provider.Config()), "--install-crd=false")
+	return &kubeToKube{backend: backend, provisioning: p, service: databases}
+}
+
+// bindInto binds the Service for the consumer cluster and writes what kubectl bindery bind
+// writes there: the credential Secret and the ServiceBinding.
+func bindInto(t *testing.T, consumer client.Client, backendURL string, session *bindprotocol.Session, service string) (*bindprotocol.BindResponse, *bindv1alpha1.ServiceBinding) {
+	t.Helper()
+	ctx := framework.Context(t)
+	var kubeSystem corev1.Namespace
+	if err := consumer.Get(ctx, client.ObjectKey{Name: "kube-system"}, &kubeSystem); err != nil {
+		t.Fatal(err)
+	}
+	bound, err := apiClient(t, backendURL, session).Bind(ctx, service, bindprotocol.BindRequest{Cluster: bindprotocol.Cluster{ID: string(kubeSystem.UID)}})
+	if err != nil {
+		t.Fatalf("binding: %v", err)
+	}
+	for _, obj := range []client.Object{
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "bindery-system"}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "bindery-system", Name: service + "-credential"},
+			Data: map[string][]byte{bindv1alpha1.CredentialKubeconfigKey: bound.Kubeconfig}},
+	} {
+		if err := consumer.Create(ctx, obj); client.IgnoreAlreadyExists(err) != nil {
+			t.Fatal(err)
+		}
+	}
+	binding := &bindv1alpha1.ServiceBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: service},
+		Spec: bindv1alpha1.ServiceBindingSpec{
+			Backend: backendURL, Service: service, Consumer: bound.Consumer, ProviderNamespace: bound.Namespace,
+			CredentialSecret: bindv1alpha1.SecretReference{Namespace: "bindery-system", Name: service + "-credential"},
+		},
+	}
+	if err := consumer.Create(ctx, binding); err != nil {
+		t.Fatal(err)
+	}
+	return bound, binding
+}
+
+// startKonnector runs bindery-konnector against the consumer cluster until the test ends.
+func startKonnector(t *testing.T, consumer *rest.Config) *framework.Process {
+	t.Helper()
+	return framework.StartProcess(t, "bindery-konnector", framework.Binary(t, "./cmd/bindery-konnector"),
+		"--kubeconfig", framework.WriteKubeconfig(t, "consumer", consumer), "--namespace", "bindery-system",
+		"--leader-elect=false", "--metrics-bind-address", "0", "--health-probe-bind-address", "0")
+}
+
+// waitBindingReady waits until the konnector reports the binding Ready.
+func waitBindingReady(t *testing.T, consumer client.Client, binding *bindv1alpha1.ServiceBinding) {
+	t.Helper()
+	framework.WaitFor(t, 2*time.Minute, "ServiceBinding "+binding.Name+" to be Ready", func(ctx context.Context) (bool, string, error) {
+		if err := consumer.Get(ctx, client.ObjectKeyFromObject(binding), binding); err != nil {
+			return false, "", err
+		}
+		ready := meta.FindStatusCondition(binding.Status.Conditions, bindv1alpha1.BindingConditionReady)
+		if ready == nil {
+			return false, "no Ready condition", nil
+		}
+		return ready.Status == metav1.ConditionTrue, ready.Reason + ": " + ready.Message, nil
+	})
+}
+
+// receivedKind is the kind alice's cluster serves the Service's API as.
+func receivedKind(t *testing.T, bound *bindprotocol.BindResponse) schema.GroupVersionKind {
+	t.Helper()
+	if len(bound.Resources) != 1 || len(bound.Resources[0].Consumer.Versions) == 0 {
+		t.Fatalf("the bind returned %+v, want one resource", bound.Resources)
+	}
+	r := bound.Resources[0].Consumer
+	return schema.GroupVersionKind{Group: r.Group, Version: r.Versions[0], Kind: r.Kind}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
