@@ -152,8 +152,8 @@ func TestConsumerClustersAreIsolated(t *testing.T) {
 	})
 	ctx := framework.Context(t)
 	for what, err := range map[string]error{
-		"listing the second cluster's copies":  one.credential.List(ctx, databaseList(), client.InNamespace(two.namespace)),
-		"reading the second cluster's Secrets": one.credential.List(ctx, &corev1.SecretList{}, client.InNamespace(two.namespace)),
+		"listing the second cluster's copies":    one.credential.List(ctx, databaseList(), client.InNamespace(two.namespace)),
+		"reading the second cluster's Secrets":   one.credential.List(ctx, &corev1.SecretList{}, client.InNamespace(two.namespace)),
 		"reading the second cluster's BoundAPIs": one.credential.List(ctx, &bindv1alpha1.BoundAPIList{}, client.InNamespace(two.namespace)),
 	} {
 		if !apierrors.IsForbidden(err) {
