@@ -1,10 +1,17 @@
 package backend
 
 import (
+	"bufio"
 	"context"
+	"io"
+	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -19,22 +26,21 @@ import (
 	"github.com/bindery-dev/bindery/test/framework"
 )
 
-// TestKubeToKube is the whole Kube -> Kube scenario with the konnector: alice binds the Database
-// Service into her own cluster; a Database she creates there is run by the provider's operator;
+// TestKubeToKube is the whole Kube -> Kube scenario: alice runs `kubectl bindery bind`, signs in
+// and picks the Database Service in the browser, and the command returns once the konnector has
+// the binding Ready; a Database she creates in her cluster is run by the provider's operator;
 // status and the credentials Secret come back next to it; an update goes down; deleting it
 // deletes its copy; the provider sees the konnector's heartbeat.
 func TestKubeToKube(t *testing.T) {
 	env := newKubeToKube(t)
 	consumerCluster := framework.StartKube(t, "deploy/crd")
 	consumer := framework.NewClient(t, consumerCluster.Config())
-	session := signIn(t, framework.Browser(t, true), env.backend.url, alice, "", nil)
-	bound, binding := bindInto(t, consumer, env.backend.url, session, env.service.Name)
 	startKonnector(t, consumerCluster.Config())
-	waitBindingReady(t, consumer, binding)
+	bound := kubectlBind(t, env, consumerCluster.Config(), alice)
 	p := env.provisioning
 
 	ctx := framework.Context(t)
-	received := receivedKind(t, bound)
+	received := bound.received
 	shop := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}}
 	if err := consumer.Create(ctx, shop); err != nil {
 		t.Fatal(err)
@@ -122,6 +128,62 @@ func newKubeToKube(t *testing.T) *kubeToKube {
 	framework.StartProcess(t, "database-operator", framework.Binary(t, "./examples/database-operator"),
 		"--kubeconfig", framework.WriteKubeconfig(t, "operator", provider.Config()), "--install-crd=false")
 	return &kubeToKube{backend: backend, provisioning: p, service: databases}
+}
+
+// cliBinding is what `kubectl bindery bind` left in the consumer cluster.
+type cliBinding struct {
+	Namespace, Consumer string
+	received            schema.GroupVersionKind
+}
+
+// kubectlBind runs `kubectl bindery bind` against the consumer cluster, completes its sign-in and
+// Service pick in the browser, and returns once the command has seen the binding Ready.
+func kubectlBind(t *testing.T, env *kubeToKube, consumer *rest.Config, u user) cliBinding {
+	t.Helper()
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	ctx := framework.Context(t)
+	bind := exec.CommandContext(ctx, framework.Binary(t, "./cmd/kubectl-bindery"), "bind", env.backend.url,
+		"--kubeconfig", framework.WriteKubeconfig(t, "consumer-cli", consumer), "--no-browser", "--konnector=skip", "--wait", "2m")
+	output, writer := io.Pipe()
+	bind.Stdout, bind.Stderr = writer, writer
+	if err := bind.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := bufio.NewScanner(output)
+	signInURL := printedURL(t, lines)
+	var printed strings.Builder
+	drained := make(chan struct{})
+	go func() {
+		defer close(drained)
+		for lines.Scan() {
+			printed.WriteString(lines.Text() + "\n")
+		}
+	}()
+	steps, cancel := context.WithTimeout(framework.Browser(t, true), 2*time.Minute)
+	defer cancel()
+	act(t, steps, chromedp.Navigate(signInURL))
+	enterCredentials(t, steps, u)
+	act(t, steps, chromedp.WaitVisible(chromedp.ID("pick-"+env.service.Name)), chromedp.Click(chromedp.ID("pick-"+env.service.Name)))
+	err := bind.Wait()
+	writer.Close()
+	<-drained
+	if err != nil {
+		t.Fatalf("kubectl bindery bind: %v\n%s", err, printed.String())
+	}
+	c := framework.NewClient(t, consumer)
+	var binding bindv1alpha1.ServiceBinding
+	if err := c.Get(ctx, client.ObjectKey{Name: env.service.Name}, &binding); err != nil {
+		t.Fatalf("the ServiceBinding kubectl bindery bind made: %v\n%s", err, printed.String())
+	}
+	if !meta.IsStatusConditionTrue(binding.Status.Conditions, bindv1alpha1.BindingConditionReady) || len(binding.Status.Resources) != 1 {
+		t.Fatalf("kubectl bindery bind returned with the binding %+v\n%s", binding.Status, printed.String())
+	}
+	var crd apiextensionsv1.CustomResourceDefinition
+	if err := c.Get(ctx, client.ObjectKey{Name: binding.Status.Resources[0].CRD}, &crd); err != nil {
+		t.Fatal(err)
+	}
+	return cliBinding{Namespace: binding.Spec.ProviderNamespace, Consumer: binding.Spec.Consumer,
+		received: schema.GroupVersionKind{Group: crd.Spec.Group, Version: crd.Spec.Versions[0].Name, Kind: crd.Spec.Names.Kind}}
 }
 
 // bindInto binds the Service for the consumer cluster and writes what kubectl bindery bind
