@@ -17,6 +17,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bindv1alpha1 "github.com/bindery-dev/bindery/apis/bind/v1alpha1"
@@ -54,21 +55,28 @@ func startBackend(t *testing.T, extraArgs ...string) *backendProcess {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The namespace of the session key Secret, as the chart creates it.
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "bindery-system"}}
-	if err := framework.NewClient(t, provider.Config()).Create(framework.Context(t), ns); client.IgnoreAlreadyExists(err) != nil {
-		t.Fatal(err)
-	}
-	kubeconfig := framework.WriteKubeconfig(t, "provider", provider.Config())
-	b := &backendProcess{url: "http://" + listen, args: append([]string{
-		"--kubeconfig", kubeconfig,
-		"--listen-address", listen,
-		"--title", "Example databases",
+	return startBackendOn(t, provider.Config(), listen, append([]string{
 		"--dev-oidc", "--dev-oidc-address", issuerAddress, "--dev-oidc-users", devUsers,
 		"--dev-oidc-state-dir", issuerStateDir,
 		"--dev-oidc-extra-client", kubectlClientID + ":" + kubectlClientSecret + ":" + tokenCatcher.URL(),
+	}, extraArgs...)...)
+}
+
+// startBackendOn starts bindery-backend for a provider cluster, listening at listen, with the
+// issuer given by args.
+func startBackendOn(t *testing.T, providerConfig *rest.Config, listen string, args ...string) *backendProcess {
+	t.Helper()
+	// The namespace of the session key Secret, as the chart creates it.
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "bindery-system"}}
+	if err := framework.NewClient(t, providerConfig).Create(framework.Context(t), ns); client.IgnoreAlreadyExists(err) != nil {
+		t.Fatal(err)
+	}
+	b := &backendProcess{url: "http://" + listen, args: append([]string{
+		"--kubeconfig", framework.WriteKubeconfig(t, "provider", providerConfig),
+		"--listen-address", listen,
+		"--title", "Example databases",
 		"--metrics-bind-address", "0", "--health-probe-bind-address", "0",
-	}, extraArgs...)}
+	}, args...)}
 	b.start(t)
 	return b
 }
@@ -204,8 +212,11 @@ type provisioning struct {
 	admin client.Client
 }
 
-func newProvisioning(t *testing.T) *provisioning {
-	return &provisioning{t: t, ctx: framework.Context(t), admin: framework.NewClient(t, provider.Config())}
+func newProvisioning(t *testing.T) *provisioning { return newProvisioningOn(t, provider.Config()) }
+
+// newProvisioningOn works with another provider cluster than the suite's.
+func newProvisioningOn(t *testing.T, cfg *rest.Config) *provisioning {
+	return &provisioning{t: t, ctx: framework.Context(t), admin: framework.NewClient(t, cfg)}
 }
 
 // create creates obj and deletes it when the test ends.
@@ -221,12 +232,22 @@ func (p *provisioning) create(obj client.Object) {
 // test's own and offers it as a Service, Ready before it returns.
 func (p *provisioning) databases() *bindv1alpha1.Service {
 	p.t.Helper()
+	return p.databasesAs("")
+}
+
+// databasesAs publishes the Databases under the consumer-facing group, by default one of the
+// test's own.
+func (p *provisioning) databasesAs(group string) *bindv1alpha1.Service {
+	p.t.Helper()
 	label := framework.UniqueName("svc")
+	if group == "" {
+		group = label + ".consumer.example"
+	}
 	p.create(&syncagentv1alpha1.PublishedResource{
 		ObjectMeta: metav1.ObjectMeta{Name: label, Labels: map[string]string{"e2e.bindery.dev/service": label}},
 		Spec: syncagentv1alpha1.PublishedResourceSpec{
 			Resource:   syncagentv1alpha1.SourceResource{APIGroup: "db.provider.example", Kind: "Database"},
-			Projection: &syncagentv1alpha1.Projection{Group: label + ".consumer.example"},
+			Projection: &syncagentv1alpha1.Projection{Group: group},
 			Related: []syncagentv1alpha1.RelatedResource{{
 				Identifier: "credentials", Origin: syncagentv1alpha1.OriginProvider, Version: "v1", Resource: "secrets",
 				Object: syncagentv1alpha1.RelatedObjectSelector{Template: &syncagentv1alpha1.NameTemplate{Name: "{{ .Object.metadata.name }}-credentials"}},

@@ -125,8 +125,7 @@ func newKubeToKube(t *testing.T) *kubeToKube {
 	p.waitChecked(databases, metav1.ConditionTrue)
 	p.grantBind(alice.username(), databases.Name)
 	p.grantBind(bob.username(), databases.Name)
-	framework.StartProcess(t, "database-operator", framework.Binary(t, "./examples/database-operator"),
-		"--kubeconfig", framework.WriteKubeconfig(t, "operator", provider.Config()), "--install-crd=false")
+	startOperator(t, provider.Config())
 	return &kubeToKube{backend: backend, provisioning: p, service: databases}
 }
 
@@ -190,6 +189,12 @@ func kubectlBind(t *testing.T, env *kubeToKube, consumer *rest.Config, u user) c
 // writes there: the credential Secret and the ServiceBinding.
 func bindInto(t *testing.T, consumer client.Client, backendURL string, session *bindprotocol.Session, service string) (*bindprotocol.BindResponse, *bindv1alpha1.ServiceBinding) {
 	t.Helper()
+	return bindIntoAs(t, consumer, backendURL, session, service, "")
+}
+
+// bindIntoAs is bindInto receiving the Service's APIs under group (empty: the provider's).
+func bindIntoAs(t *testing.T, consumer client.Client, backendURL string, session *bindprotocol.Session, service, group string) (*bindprotocol.BindResponse, *bindv1alpha1.ServiceBinding) {
+	t.Helper()
 	ctx := framework.Context(t)
 	var kubeSystem corev1.Namespace
 	if err := consumer.Get(ctx, client.ObjectKey{Name: "kube-system"}, &kubeSystem); err != nil {
@@ -213,6 +218,7 @@ func bindInto(t *testing.T, consumer client.Client, backendURL string, session *
 		Spec: bindv1alpha1.ServiceBindingSpec{
 			Backend: backendURL, Service: service, Consumer: bound.Consumer, ProviderNamespace: bound.Namespace,
 			CredentialSecret: bindv1alpha1.SecretReference{Namespace: "bindery-system", Name: service + "-credential"},
+			Group:            group,
 		},
 	}
 	if err := consumer.Create(ctx, binding); err != nil {
