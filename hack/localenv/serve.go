@@ -10,8 +10,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/go-logr/logr"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/bindery-dev/bindery/pkg/kcpconfig"
 	"github.com/bindery-dev/bindery/test/servers"
@@ -30,6 +32,10 @@ type environment struct {
 // and the ready marker, and stops everything on SIGTERM or SIGINT. Its output goes to
 // localenv.log, which `start` follows.
 func serve(opts options) error {
+	// envtest logs through controller-runtime, which prints a warning with a stack trace when no
+	// logger is set; `make run` follows this process's output, and a newcomer should see only
+	// the environment's own progress lines (each process logs into its own file).
+	ctrllog.SetLogger(logr.Discard())
 	e := &environment{state: stateDir(opts.stateDir), binDir: opts.binDir}
 	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer cancel()

@@ -24,7 +24,9 @@ type expectation struct {
 }
 
 var expectations = map[string]expectation{
-	"make run": {contains: []string{"bindery local environment is ready", ".bindery/team-a.kubeconfig"}},
+	// A newcomer sees only bindery's own progress lines: no library's warnings or stack traces.
+	"make run": {contains: []string{"bindery local environment is ready", ".bindery/team-a.kubeconfig"},
+		lacks: []string{"log.SetLogger", "goroutine "}},
 	"export PATH=$PWD/bin:$PWD/bin/tools:$PATH": {},
 	"kubectl bindery catalog --kubeconfig .bindery/kcp.kubeconfig": {
 		contains: []string{"databases", "root:provider", "databases.db.example.com"}},
