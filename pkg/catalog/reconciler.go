@@ -161,6 +161,12 @@ func (r *Reconciler) observe(ctx context.Context, req mcreconcile.Request) (clus
 	if err != nil {
 		return nil, nil, nil // the workspace is gone, no longer Ready, or not engaged yet
 	}
+	// A workspace being deleted is gone for the catalog, even while kcp still serves what is in
+	// it; so is an export being deleted.
+	lc := &corev1alpha1.LogicalCluster{}
+	if err := cl.GetClient().Get(ctx, client.ObjectKey{Name: corev1alpha1.LogicalClusterName}, lc); err == nil && !lc.DeletionTimestamp.IsZero() {
+		return nil, nil, nil
+	}
 	export := &apisv1alpha2.APIExport{}
 	if err := cl.GetClient().Get(ctx, req.NamespacedName, export); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -168,7 +174,7 @@ func (r *Reconciler) observe(ctx context.Context, req mcreconcile.Request) (clus
 		}
 		return cl, nil, err
 	}
-	if export.Labels[catalogv1alpha1.ListedLabel] != "true" {
+	if export.Labels[catalogv1alpha1.ListedLabel] != "true" || !export.DeletionTimestamp.IsZero() {
 		return cl, nil, nil
 	}
 	return cl, export, nil
