@@ -47,19 +47,8 @@ const (
 	unitWorkers = 4
 )
 
-// Backoff between the starts of a unit that failed: doubling from the base, capped.
-const (
-	unitRetryBase = 2 * time.Second
-	unitRetryMax  = 5 * time.Minute
-)
-
-func unitBackoff(failures int) time.Duration {
-	d := unitRetryBase
-	for i := 1; i < failures && d < unitRetryMax; i++ {
-		d *= 2
-	}
-	return min(d, unitRetryMax)
-}
+// unitBackoff is the wait before a unit that failed starts again.
+var unitBackoff = syncengine.RestartBackoff
 
 // unitSet runs one sync controller per BoundAPI of a connection. A controller cannot be removed
 // from a manager, so each runs unmanaged under its own context, engaged with the consumer

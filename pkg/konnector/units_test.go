@@ -64,7 +64,7 @@ func TestFingerprintFollowsTheSyncNotTheSchema(t *testing.T) {
 }
 
 func TestUnitBackoff(t *testing.T) {
-	for failures, want := range map[int]time.Duration{1: 2 * time.Second, 2: 4 * time.Second, 4: 16 * time.Second, 20: unitRetryMax} {
+	for failures, want := range map[int]time.Duration{1: 2 * time.Second, 2: 4 * time.Second, 4: 16 * time.Second, 20: 5 * time.Minute} {
 		if got := unitBackoff(failures); got != want {
 			t.Errorf("%d failures: %s, want %s", failures, got, want)
 		}

@@ -51,6 +51,17 @@ func KindsFor(crd *apiextensionsv1.CustomResourceDefinition, spec syncagentv1alp
 	}, nil
 }
 
+// HasStatus reports whether the CRD's version has a status subresource: only then does status
+// flow back from a copy, written through the consumer kind's status subresource.
+func HasStatus(crd *apiextensionsv1.CustomResourceDefinition, version string) bool {
+	for _, v := range crd.Spec.Versions {
+		if v.Name == version {
+			return v.Subresources != nil && v.Subresources.Status != nil
+		}
+	}
+	return false
+}
+
 func gvk(group, version, kind string) schema.GroupVersionKind {
 	return schema.GroupVersionKind{Group: group, Version: version, Kind: kind}
 }

@@ -177,18 +177,8 @@ func resolveOne(ctx context.Context, c client.Reader, svc *bindv1alpha1.Service,
 		Related:           related(pr.Spec),
 		Spec:              *pr.Spec.DeepCopy(),
 		Kinds:             kinds,
-		CopiesStatus:      hasStatus(crd, kinds.Provider.Version),
+		CopiesStatus:      publishing.HasStatus(crd, kinds.Provider.Version),
 	}, nil
-}
-
-// hasStatus says whether version of crd has a status subresource.
-func hasStatus(crd *apiextensionsv1.CustomResourceDefinition, version string) bool {
-	for _, v := range crd.Spec.Versions {
-		if v.Name == version {
-			return v.Subresources != nil && v.Subresources.Status != nil
-		}
-	}
-	return false
 }
 
 // validateRelated finds related resources that a Kubernetes consumer cannot be given: names that

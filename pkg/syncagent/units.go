@@ -92,19 +92,8 @@ type unitStatus struct {
 	retryIn time.Duration
 }
 
-// Backoff between the starts of a sync controller that failed: doubling from the base, capped.
-const (
-	unitRetryBase = 2 * time.Second
-	unitRetryMax  = 5 * time.Minute
-)
-
-func unitBackoff(failures int) time.Duration {
-	d := unitRetryBase
-	for i := 1; i < failures && d < unitRetryMax; i++ {
-		d *= 2
-	}
-	return min(d, unitRetryMax)
-}
+// unitBackoff is the wait before a sync controller that failed starts again.
+var unitBackoff = syncengine.RestartBackoff
 
 // defaultCacheSyncTimeout is controller-runtime's default wait for a controller's caches.
 const defaultCacheSyncTimeout = 2 * time.Minute

@@ -73,6 +73,23 @@ func NewController(mgr mcmanager.Manager, r *Reconciler, opts ControllerOptions)
 	return ctrl, nil
 }
 
+// Backoff between the starts of a sync controller that failed (the syncagent's and the
+// konnector's units): doubling from the base, capped.
+const (
+	restartBase = 2 * time.Second
+	restartMax  = 5 * time.Minute
+)
+
+// RestartBackoff is how long to wait before starting a sync controller that failed failures
+// times in a row.
+func RestartBackoff(failures int) time.Duration {
+	d := restartBase
+	for i := 1; i < failures && d < restartMax; i++ {
+		d *= 2
+	}
+	return min(d, restartMax)
+}
+
 // validate checks what the engine cannot work without.
 func (r *Reconciler) validate() error {
 	var errs []error

@@ -58,7 +58,7 @@ func Compile(crd *apiextensionsv1.CustomResourceDefinition, spec syncagentv1alph
 	}
 	return CompileForKinds(syncengine.Kinds{
 		Source: kinds.Consumer, Destination: kinds.Provider, DestinationNamespaced: kinds.ProviderNamespaced,
-		CopiesStatus: hasStatus(crd, kinds.Provider.Version),
+		CopiesStatus: publishing.HasStatus(crd, kinds.Provider.Version),
 	}, spec, kindOf, opts...)
 }
 
@@ -112,18 +112,6 @@ func validateGroup(group string) error {
 		return fmt.Errorf("consumer group %q: %s", group, strings.Join(errs, "; "))
 	}
 	return nil
-}
-
-// hasStatus reports whether the CRD's version has a status subresource: only then does status
-// flow back, written through the consumer kind's status subresource (the published schema has
-// the CRD's subresources).
-func hasStatus(crd *apiextensionsv1.CustomResourceDefinition, version string) bool {
-	for _, v := range crd.Spec.Versions {
-		if v.Name == version {
-			return v.Subresources != nil && v.Subresources.Status != nil
-		}
-	}
-	return false
 }
 
 func compileNaming(n *syncagentv1alpha1.Naming) (*syncengine.Namer, error) {
