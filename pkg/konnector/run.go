@@ -9,8 +9,10 @@ import (
 
 	"github.com/go-logr/logr"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/client-go/discovery"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -80,6 +82,9 @@ func Run(ctx context.Context, opts Options) error {
 	if err := opts.Validate(); err != nil {
 		return err
 	}
+	if err := servesServiceBindings(opts.ConsumerConfig); err != nil {
+		return err
+	}
 	scheme := NewScheme()
 	mgr, err := ctrl.NewManager(restconfig.WithDefaultRateLimit(opts.ConsumerConfig), ctrl.Options{
 		Scheme: scheme,
@@ -113,6 +118,29 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	opts.Log.Info("starting", "namespace", opts.Namespace, "leaderElection", opts.LeaderElection, "identity", opts.Identity)
 	return mcmgr.Start(ctx)
+}
+
+// servesServiceBindings fails with what to install when the consumer cluster lacks the
+// ServiceBinding CRD, rather than with the controller's discovery error about a missing group.
+func servesServiceBindings(cfg *rest.Config) error {
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	resources, err := dc.ServerResourcesForGroupVersion(bindv1alpha1.GroupVersion.String())
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("reaching the consumer cluster: %w", err)
+	}
+	if err == nil {
+		for _, r := range resources.APIResources {
+			if r.Name == "servicebindings" {
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("the consumer cluster at %s does not serve servicebindings.%s: install the CRD first "+
+		"(kubectl bindery bind does, the bindery-konnector chart ships it, or kubectl apply -f deploy/crd/bind.bindery.dev_servicebindings.yaml)",
+		cfg.Host, bindv1alpha1.GroupVersion.Group)
 }
 
 func (o *Options) defaults() {
