@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/kcp-dev/logicalcluster/v3"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -17,10 +18,13 @@ const BindVerb = "bind"
 // allAuthenticated is the group the kube-apiserver gives every authenticated user.
 const allAuthenticated = "system:authenticated"
 
-// authorizer asks the provider cluster whether a user may bind a Service. The provider's RBAC
-// decides, with the user named exactly as its kube-apiserver names users of the trusted issuer.
+// authorizer asks the provider cluster, or the kcp workspace the backend serves, whether a user
+// may bind a Service. Its RBAC decides, with the user named exactly as its API server names
+// users of the trusted issuer.
 type authorizer struct {
 	client client.Client
+	// workspace is the kcp workspace the backend serves; empty for a provider cluster.
+	workspace logicalcluster.Path
 }
 
 // denial explains a refused access review in words a user can act on.
@@ -28,11 +32,22 @@ type denial struct {
 	user    string
 	service string
 	reason  string
+	// workspace is the kcp workspace that refused; empty for a provider cluster.
+	workspace logicalcluster.Path
+	// noAccess says the user may not even access the workspace, which kcp requires first.
+	noAccess bool
 }
 
 func (d *denial) Error() string {
-	msg := fmt.Sprintf("%s may not bind the Service %q: that needs the RBAC permission verb %q on resource %q of group %s (resource name %q) in the provider cluster; ask the provider to grant it with a ClusterRole and ClusterRoleBinding",
-		d.user, d.service, BindVerb, "services", bindv1alpha1.GroupVersion.Group, d.service)
+	where := "in the provider cluster; ask the provider to grant it with a ClusterRole and ClusterRoleBinding"
+	if !d.workspace.Empty() {
+		where = fmt.Sprintf("in kcp workspace %s; ask its admins to grant it with a ClusterRole and ClusterRoleBinding there", d.workspace)
+		if d.noAccess {
+			where += `, together with verb "access" on the non-resource URL "/" (kcp refuses everything else to a user without access to the workspace)`
+		}
+	}
+	msg := fmt.Sprintf("%s may not bind the Service %q: that needs the RBAC permission verb %q on resource %q of group %s (resource name %q) %s",
+		d.user, d.service, BindVerb, "services", bindv1alpha1.GroupVersion.Group, d.service, where)
 	if d.reason != "" {
 		msg += " (the cluster says: " + d.reason + ")"
 	}
@@ -42,25 +57,44 @@ func (d *denial) Error() string {
 // mayBind returns nil when the user may bind the Service, a *denial when RBAC says no, and any
 // other error when the question could not be asked.
 func (a *authorizer) mayBind(ctx context.Context, u bindprotocol.User, service string) error {
-	review := &authorizationv1.SubjectAccessReview{
-		Spec: authorizationv1.SubjectAccessReviewSpec{
-			User: u.Username,
-			// The kube-apiserver adds this group to every authenticated user; a review must too,
-			// or a ClusterRoleBinding to system:authenticated would not count.
-			Groups: append(append([]string{}, u.Groups...), allAuthenticated),
-			ResourceAttributes: &authorizationv1.ResourceAttributes{
-				Group:    bindv1alpha1.GroupVersion.Group,
-				Resource: "services",
-				Verb:     BindVerb,
-				Name:     service,
-			},
-		},
+	review := a.review(u)
+	review.Spec.ResourceAttributes = &authorizationv1.ResourceAttributes{
+		Group:    bindv1alpha1.GroupVersion.Group,
+		Resource: "services",
+		Verb:     BindVerb,
+		Name:     service,
 	}
 	if err := a.client.Create(ctx, review); err != nil {
-		return fmt.Errorf("asking the provider cluster whether %s may bind %q: %w", u.Username, service, err)
+		return fmt.Errorf("asking %s whether %s may bind %q: %w", a.place(), u.Username, service, err)
 	}
-	if !review.Status.Allowed {
-		return &denial{user: u.Username, service: service, reason: review.Status.Reason}
+	if review.Status.Allowed {
+		return nil
 	}
-	return nil
+	denied := &denial{user: u.Username, service: service, reason: review.Status.Reason, workspace: a.workspace}
+	if !a.workspace.Empty() {
+		access := a.review(u)
+		access.Spec.NonResourceAttributes = &authorizationv1.NonResourceAttributes{Path: "/", Verb: "access"}
+		if err := a.client.Create(ctx, access); err != nil {
+			return fmt.Errorf("asking %s whether %s may access it: %w", a.place(), u.Username, err)
+		}
+		denied.noAccess = !access.Status.Allowed
+	}
+	return denied
+}
+
+// review is an access review of the user, yet without the attributes asked about.
+func (a *authorizer) review(u bindprotocol.User) *authorizationv1.SubjectAccessReview {
+	return &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+		User: u.Username,
+		// The kube-apiserver adds this group to every authenticated user; a review must too,
+		// or a ClusterRoleBinding to system:authenticated would not count.
+		Groups: append(append([]string{}, u.Groups...), allAuthenticated),
+	}}
+}
+
+func (a *authorizer) place() string {
+	if a.workspace.Empty() {
+		return "the provider cluster"
+	}
+	return "kcp workspace " + a.workspace.String()
 }

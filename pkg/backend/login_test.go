@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/kcp-dev/logicalcluster/v3"
 
 	"github.com/bindery-dev/bindery/pkg/bindprotocol"
 	"github.com/bindery-dev/bindery/pkg/seal"
@@ -152,5 +153,16 @@ func TestDenialNamesThePermission(t *testing.T) {
 		if !strings.Contains(msg, want) {
 			t.Errorf("the denial %q does not say %s", msg, want)
 		}
+	}
+}
+
+func TestDenialInAWorkspaceNamesItAndAccess(t *testing.T) {
+	d := &denial{user: "oidc:carol", service: "databases", workspace: logicalcluster.NewPath("root:team")}
+	if msg := d.Error(); !strings.Contains(msg, "kcp workspace root:team") || strings.Contains(msg, `"access"`) {
+		t.Errorf("a denial by the workspace's RBAC: %q", msg)
+	}
+	d.noAccess = true
+	if msg := d.Error(); !strings.Contains(msg, `verb "access" on the non-resource URL "/"`) {
+		t.Errorf("a denial of a user without access to the workspace: %q", msg)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/kcp-dev/logicalcluster/v3"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -26,6 +27,7 @@ import (
 	"github.com/bindery-dev/bindery/pkg/bindprotocol"
 	"github.com/bindery-dev/bindery/pkg/consumers"
 	"github.com/bindery-dev/bindery/pkg/devoidc"
+	"github.com/bindery-dev/bindery/pkg/kcpapis"
 	"github.com/bindery-dev/bindery/pkg/seal"
 	"github.com/bindery-dev/bindery/pkg/services"
 )
@@ -46,8 +48,13 @@ const (
 
 // Options configure bindery-backend.
 type Options struct {
-	// ProviderConfig reaches the provider cluster.
+	// ProviderConfig reaches the provider cluster or, with Workspace set, the kcp workspace the
+	// backend serves (its server URL names the workspace).
 	ProviderConfig *rest.Config
+	// Workspace is the path of the kcp workspace the backend serves instead of a provider
+	// cluster: its Services offer APIs the workspace has bound, its Consumers live there, and
+	// its RBAC decides who may bind. Empty for a provider cluster.
+	Workspace logicalcluster.Path
 	// Namespace holds the session key Secret and the leader election Lease.
 	Namespace string
 	// ListenAddress of the web page and API. Without TLS files it must be a loopback address.
@@ -91,7 +98,7 @@ type DevOIDCOptions struct {
 // Validate checks what can be checked before connecting anywhere; errors name the flag.
 func (o *Options) Validate() error {
 	if o.ProviderConfig == nil {
-		return errors.New("no provider cluster: --kubeconfig is required outside a cluster")
+		return errors.New("no provider cluster: --kubeconfig (or --kcp-kubeconfig for a kcp workspace) is required outside a cluster")
 	}
 	if (o.TLSCertFile == "") != (o.TLSKeyFile == "") {
 		return errors.New("--tls-cert-file and --tls-private-key-file go together: set both or neither")
@@ -188,14 +195,18 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
+	apis, err := serviceAPIs(opts, mgr.GetClient(), direct)
+	if err != nil {
+		return err
+	}
 	recorder := mgr.GetEventRecorderFor("bindery-backend")
-	provisioner := &consumers.Provisioner{Client: direct, Config: opts.ProviderConfig, ServerURL: opts.ConsumerServerURL,
+	provisioner := &consumers.Provisioner{Client: direct, APIs: apis.direct, Config: opts.ProviderConfig, ServerURL: opts.ConsumerServerURL,
 		CAData: opts.ConsumerCAData, Recorder: recorder}
-	if err := setupControllers(mgr, recorder); err != nil {
+	if err := setupControllers(mgr, apis.cached, recorder); err != nil {
 		return err
 	}
 	server, err := NewServer(ServerOptions{ExternalURL: external, Title: opts.Title, SessionDuration: opts.SessionDuration,
-		CredentialTTL: opts.CredentialTTL, OIDC: opts.OIDC}, mgr.GetClient(), mgr.GetClient(), provisioner, key, log.WithName("http"))
+		CredentialTTL: opts.CredentialTTL, OIDC: opts.OIDC, Workspace: opts.Workspace}, mgr.GetClient(), mgr.GetClient(), provisioner, key, log.WithName("http"))
 	if err != nil {
 		return err
 	}
@@ -205,15 +216,32 @@ func Run(ctx context.Context, opts Options) error {
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return err
 	}
-	log.Info("bindery-backend serving", "url", external.String(), "issuer", opts.OIDC.IssuerURL, "provider", opts.ProviderConfig.Host)
+	log.Info("bindery-backend serving", "url", external.String(), "issuer", opts.OIDC.IssuerURL, "provider", opts.ProviderConfig.Host, "workspace", opts.Workspace.String())
 	return mgr.Start(ctx)
 }
 
-func setupControllers(mgr ctrl.Manager, recorder record.EventRecorder) error {
-	if err := (&services.Reconciler{Client: mgr.GetClient(), Recorder: recorder}).SetupWithManager(mgr); err != nil {
+// apiSources are where Services find their APIs: for the controllers (through the cache) and for
+// binds (from the API server, as binds read everything).
+type apiSources struct{ cached, direct services.APIs }
+
+// serviceAPIs are the provider cluster's CRDs (nil: the default), or the APIs the workspace has
+// bound.
+func serviceAPIs(opts Options, cached, direct client.Reader) (apiSources, error) {
+	if opts.Workspace.Empty() {
+		return apiSources{}, nil
+	}
+	fromCache, err := kcpapis.New(cached, opts.ProviderConfig)
+	if err != nil {
+		return apiSources{}, err
+	}
+	return apiSources{cached: fromCache, direct: &kcpapis.BoundAPIs{Reader: direct, Discovery: fromCache.Discovery}}, nil
+}
+
+func setupControllers(mgr ctrl.Manager, apis services.APIs, recorder record.EventRecorder) error {
+	if err := (&services.Reconciler{Client: mgr.GetClient(), APIs: apis, Recorder: recorder}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the Service controller: %w", err)
 	}
-	if err := (&consumers.Reconciler{Client: mgr.GetClient(), Recorder: recorder}).SetupWithManager(mgr); err != nil {
+	if err := (&consumers.Reconciler{Client: mgr.GetClient(), APIs: apis, Recorder: recorder}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the Consumer controller: %w", err)
 	}
 	return nil

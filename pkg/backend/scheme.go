@@ -1,6 +1,7 @@
 package backend
 
 import (
+	apisv1alpha2 "github.com/kcp-dev/sdk/apis/apis/v1alpha2"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -10,7 +11,8 @@ import (
 	syncagentv1alpha1 "github.com/bindery-dev/bindery/apis/syncagent/v1alpha1"
 )
 
-// Scheme knows what the backend reads and writes on the provider cluster.
+// Scheme knows what the backend reads and writes on the provider cluster, and the APIBindings
+// of a kcp workspace it serves.
 var Scheme = newScheme()
 
 func newScheme() *runtime.Scheme {
@@ -19,5 +21,6 @@ func newScheme() *runtime.Scheme {
 	utilruntime.Must(apiextensionsv1.AddToScheme(s))
 	utilruntime.Must(syncagentv1alpha1.AddToScheme(s))
 	utilruntime.Must(bindv1alpha1.AddToScheme(s))
+	utilruntime.Must(apisv1alpha2.AddToScheme(s))
 	return s
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/kcp-dev/logicalcluster/v3"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bindv1alpha1 "github.com/bindery-dev/bindery/apis/bind/v1alpha1"
@@ -43,6 +44,9 @@ type ServerOptions struct {
 	// CredentialTTL is the lifetime of the token in a bind's kubeconfig.
 	CredentialTTL time.Duration
 	OIDC          OIDCOptions
+	// Workspace is the kcp workspace the backend serves, whose RBAC decides who may bind; empty
+	// for a provider cluster.
+	Workspace logicalcluster.Path
 }
 
 // Server is the backend's web page and JSON API.
@@ -68,7 +72,7 @@ func NewServer(opts ServerOptions, reader client.Reader, c client.Client, binder
 	if err != nil {
 		return nil, err
 	}
-	return &Server{opts: opts, rp: rp, sealer: sealer, authz: &authorizer{client: c}, reader: reader,
+	return &Server{opts: opts, rp: rp, sealer: sealer, authz: &authorizer{client: c, workspace: opts.Workspace}, reader: reader,
 		binder: binder, log: log, used: &usedCodes{seen: map[string]time.Time{}}}, nil
 }
 

@@ -22,6 +22,8 @@ import (
 // access provisions and revokes what one Consumer owns; the Provisioner and the Reconciler share it.
 type access struct {
 	client client.Client
+	// apis finds the APIs the Services' PublishedResources name (nil: the CRDs read through client).
+	apis services.APIs
 }
 
 // boundServices is what a Consumer's bound Services came to.
@@ -44,7 +46,7 @@ func (a access) resolveBound(ctx context.Context, consumer *bindv1alpha1.Consume
 		} else if err != nil {
 			return out, fmt.Errorf("reading Service %s: %w", bound.Name, err)
 		}
-		resolved, err := services.Resolve(ctx, a.client, svc)
+		resolved, err := services.Resolve(ctx, a.client, a.apis, svc)
 		if problem, ok := services.AsError(err); ok {
 			out.problems = append(out.problems, problem)
 			continue

@@ -46,6 +46,9 @@ type Provisioner struct {
 	// Client reads and writes the provider cluster. It should read from the API server, not a
 	// cache, so that a Bind sees what the one just before it wrote.
 	Client client.Client
+	// APIs finds the APIs the Services' PublishedResources name (default: the CRDs read through
+	// Client); a backend serving a kcp workspace finds the workspace's bound APIs.
+	APIs services.APIs
 	// Config is the provider cluster's config, where ServerURL and CAData default from.
 	Config *rest.Config
 	// ServerURL is the provider cluster's kube-apiserver as consumers reach it, for the
@@ -59,7 +62,7 @@ type Provisioner struct {
 	Recorder record.EventRecorder
 }
 
-func (p *Provisioner) access() access { return access{client: p.Client} }
+func (p *Provisioner) access() access { return access{client: p.Client, apis: p.APIs} }
 
 // server returns ServerURL and CAData, or their defaults.
 func (p *Provisioner) server() (string, []byte, error) {
@@ -94,7 +97,7 @@ func (p *Provisioner) Bind(ctx context.Context, identity bindv1alpha1.ConsumerId
 	} else if err != nil {
 		return nil, nil, fmt.Errorf("binding Service %s: reading it: %w", serviceName, err)
 	}
-	resolved, err := services.Resolve(ctx, p.Client, svc)
+	resolved, err := services.Resolve(ctx, p.Client, p.APIs, svc)
 	if err != nil {
 		return nil, nil, fmt.Errorf("binding Service %s: %w", serviceName, err)
 	}

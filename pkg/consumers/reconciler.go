@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	bindv1alpha1 "github.com/bindery-dev/bindery/apis/bind/v1alpha1"
+	"github.com/bindery-dev/bindery/pkg/services"
 )
 
 // Reconciler keeps each Consumer's namespace, ServiceAccount, Role and RoleBinding as its bound
@@ -20,7 +21,9 @@ import (
 type Reconciler struct {
 	// Client reads Consumers, Services, PublishedResources, CRDs and what Consumers own (cached),
 	// and writes what Consumers own and their status.
-	Client   client.Client
+	Client client.Client
+	// APIs finds the APIs the Services' PublishedResources name (default: the CRDs read through Client).
+	APIs     services.APIs
 	Recorder record.EventRecorder
 }
 
@@ -30,7 +33,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	if err := r.Client.Get(ctx, req.NamespacedName, consumer); err != nil {
 		return reconcile.Result{}, client.IgnoreNotFound(err)
 	}
-	a := access{client: r.Client}
+	a := access{client: r.Client, apis: r.APIs}
 	if !consumer.DeletionTimestamp.IsZero() {
 		return reconcile.Result{}, r.finalize(ctx, a, consumer)
 	}

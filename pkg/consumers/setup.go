@@ -7,7 +7,6 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/util/sets"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -24,12 +23,13 @@ const serviceIndex = "bind.bindery.dev/bound-service"
 
 // SetupWithManager runs the reconciler in mgr (the provider cluster). What a Consumer owns brings
 // it back when edited or deleted (a Role edited by hand is put back); a Service, a
-// PublishedResource a Service selects, or a CRD of one brings back every Consumer that bound
-// the Service, so that its Role follows what the Service offers.
+// PublishedResource a Service selects, or the definition of its API (a CRD, an APIBinding) brings
+// back every Consumer that bound the Service, so that its Role follows what the Service offers.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Client == nil {
 		r.Client = mgr.GetClient()
 	}
+	r.APIs = services.Or(r.APIs, r.Client)
 	if r.Recorder == nil {
 		r.Recorder = mgr.GetEventRecorderFor("bindery-consumers")
 	}
@@ -66,8 +66,8 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 			names, err := services.ForLabels(ctx, r.Client, obj.GetLabels())
 			return r.forServices(ctx, names, err)
 		})).
-		Watches(&apiextensionsv1.CustomResourceDefinition{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, obj client.Object) []reconcile.Request {
-			names, err := services.ForCRD(ctx, r.Client, obj.(*apiextensionsv1.CustomResourceDefinition))
+		Watches(r.APIs.Source(), handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, obj client.Object) []reconcile.Request {
+			names, err := services.ForAPI(ctx, r.Client, r.APIs, obj)
 			return r.forServices(ctx, names, err)
 		})).
 		Complete(r)

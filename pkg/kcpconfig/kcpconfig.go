@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/kcp-dev/logicalcluster/v3"
 	"k8s.io/client-go/rest"
 )
 
@@ -30,4 +31,33 @@ func ForCluster(server *rest.Config, cluster string) *rest.Config {
 	cfg := rest.CopyConfig(server)
 	cfg.Host = strings.TrimSuffix(server.Host, "/") + "/clusters/" + cluster
 	return cfg
+}
+
+// Workspace returns the workspace path or logical cluster name that cfg's server URL names
+// (https://kcp:6443/clusters/root:org gives root:org), and false when it names none.
+func Workspace(cfg *rest.Config) (logicalcluster.Path, bool, error) {
+	u, err := url.Parse(cfg.Host)
+	if err != nil {
+		return logicalcluster.Path{}, false, err
+	}
+	_, after, found := strings.Cut(u.Path, "/clusters/")
+	if !found {
+		return logicalcluster.Path{}, false, nil
+	}
+	name, _, _ := strings.Cut(after, "/")
+	path := logicalcluster.NewPath(name)
+	if name == "" || !path.IsValid() {
+		return logicalcluster.Path{}, false, nil
+	}
+	return path, true, nil
+}
+
+// ForWorkspace returns cfg addressed at the workspace path on the same kcp server, whatever
+// workspace cfg's server URL names.
+func ForWorkspace(cfg *rest.Config, path logicalcluster.Path) (*rest.Config, error) {
+	server, err := Server(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return ForCluster(server, path.String()), nil
 }

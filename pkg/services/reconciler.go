@@ -20,7 +20,9 @@ import (
 // Ready condition, with an event whenever Ready changes.
 type Reconciler struct {
 	// Client reads Services, PublishedResources and CRDs (cached) and writes Service status.
-	Client   client.Client
+	Client client.Client
+	// APIs finds the APIs PublishedResources name (default: the CRDs read through Client).
+	APIs     APIs
 	Recorder record.EventRecorder
 }
 
@@ -30,7 +32,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	if err := r.Client.Get(ctx, req.NamespacedName, svc); err != nil {
 		return reconcile.Result{}, client.IgnoreNotFound(err)
 	}
-	resolved, err := Resolve(ctx, r.Client, svc)
+	resolved, err := Resolve(ctx, r.Client, r.APIs, svc)
 	problem, isProblem := AsError(err)
 	if err != nil && !isProblem {
 		return reconcile.Result{}, err

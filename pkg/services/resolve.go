@@ -93,18 +93,19 @@ func (r *Resolved) StatusResources() []bindv1alpha1.ServiceResource {
 }
 
 // Resolve finds what svc offers: the PublishedResources its selector matches, each validated and
-// projected from the CRD it names. c reads PublishedResources and CRDs of the provider cluster.
-// A problem the user can fix (an invalid selector, a selector that matches nothing, an invalid
-// PublishedResource, a missing CRD) is returned as an *Error for the first PublishedResource at
-// fault by name; any other error is a failure to read the provider cluster.
-func Resolve(ctx context.Context, c client.Reader, svc *bindv1alpha1.Service) (*Resolved, error) {
+// projected from the API it names. c reads PublishedResources; apis finds the APIs they name
+// (nil: the CRDs read through c). A problem the user can fix (an invalid selector, a selector
+// that matches nothing, an invalid PublishedResource, a missing API) is returned as an *Error for
+// the first PublishedResource at fault by name; any other error is a failure to read.
+func Resolve(ctx context.Context, c client.Reader, apis APIs, svc *bindv1alpha1.Service) (*Resolved, error) {
 	prs, err := selected(ctx, c, svc)
 	if err != nil {
 		return nil, err
 	}
+	apis = Or(apis, c)
 	resolved := &Resolved{Service: svc.Name}
 	for i := range prs {
-		res, err := resolveOne(ctx, c, svc, &prs[i])
+		res, err := resolveOne(ctx, apis, svc, &prs[i])
 		if err != nil {
 			return nil, err
 		}
@@ -137,25 +138,23 @@ func selected(ctx context.Context, c client.Reader, svc *bindv1alpha1.Service) (
 }
 
 // resolveOne validates one PublishedResource and builds what a consumer receives from it.
-func resolveOne(ctx context.Context, c client.Reader, svc *bindv1alpha1.Service, pr *syncagentv1alpha1.PublishedResource) (*Resource, error) {
+func resolveOne(ctx context.Context, apis APIs, svc *bindv1alpha1.Service, pr *syncagentv1alpha1.PublishedResource) (*Resource, error) {
 	invalid := func(reason, fieldPath, detail string) *Error {
 		return &Error{Reason: reason, Service: svc.Name, PublishedResource: pr.Name, Field: fieldPath, Detail: detail}
 	}
 	if errs := append(publishing.ValidateSpec(pr.Spec), validateRelated(pr.Spec)...); len(errs) > 0 {
 		return nil, invalid(bindv1alpha1.ServiceReasonInvalidResource, errs[0].Field, errs[0].ErrorBody())
 	}
-	crd, err := publishing.FindCRD(ctx, c, pr.Spec.Resource)
-	if errors.Is(err, publishing.ErrNoCRD) {
-		return nil, invalid(bindv1alpha1.ServiceReasonSourceCRDNotFound, "spec.resource.kind", fmt.Sprintf(
-			"CRD of kind %s in group %s not found in the provider cluster; create it or fix the PublishedResource",
-			pr.Spec.Resource.Kind, pr.Spec.Resource.APIGroup))
+	crd, err := apis.Find(ctx, pr.Spec.Resource)
+	if notFound := (*APINotFound)(nil); errors.As(err, &notFound) {
+		return nil, invalid(notFound.Reason, "spec.resource.kind", notFound.Detail)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("PublishedResource %s: %w", pr.Name, err)
 	}
 	if crd.Spec.Scope != apiextensionsv1.NamespaceScoped {
 		return nil, invalid(bindv1alpha1.ServiceReasonInvalidResource, "spec.resource.kind", fmt.Sprintf(
-			"CRD %s is cluster-scoped, but a consumer's objects are copied into the consumer's namespace; a Service offers only namespaced CRDs", crd.Name))
+			"API %s is cluster-scoped, but a consumer's objects are copied into the consumer's namespace; a Service offers only namespaced APIs", crd.Name))
 	}
 	published, ferr := publishing.BuildSchema(crd, pr.Spec)
 	if ferr != nil {

@@ -3,7 +3,6 @@ package services
 import (
 	"context"
 
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/sets"
@@ -17,12 +16,14 @@ import (
 )
 
 // SetupWithManager runs the reconciler in mgr, which must know bind.bindery.dev, syncagent.bindery.dev
-// and apiextensions.k8s.io. A PublishedResource brings back the Services that select it (before
-// and after a change of its labels), a CRD the Services that select a PublishedResource of it.
+// and the kind of APIs.Source. A PublishedResource brings back the Services that select it (before
+// and after a change of its labels), a change of an API's definition (a CRD, an APIBinding) the
+// Services that select a PublishedResource of it.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Client == nil {
 		r.Client = mgr.GetClient()
 	}
+	r.APIs = Or(r.APIs, r.Client)
 	if r.Recorder == nil {
 		r.Recorder = mgr.GetEventRecorderFor("bindery-services")
 	}
@@ -30,7 +31,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Named("services").
 		For(&bindv1alpha1.Service{}).
 		Watches(&syncagentv1alpha1.PublishedResource{}, handler.EnqueueRequestsFromMapFunc(r.forPublishedResource)).
-		Watches(&apiextensionsv1.CustomResourceDefinition{}, handler.EnqueueRequestsFromMapFunc(r.forCRD)).
+		Watches(r.APIs.Source(), handler.EnqueueRequestsFromMapFunc(r.forAPI)).
 		Complete(r)
 }
 
@@ -39,12 +40,8 @@ func (r *Reconciler) forPublishedResource(ctx context.Context, obj client.Object
 	return requests(ctx, names, err)
 }
 
-func (r *Reconciler) forCRD(ctx context.Context, obj client.Object) []reconcile.Request {
-	crd, ok := obj.(*apiextensionsv1.CustomResourceDefinition)
-	if !ok {
-		return nil
-	}
-	names, err := ForCRD(ctx, r.Client, crd)
+func (r *Reconciler) forAPI(ctx context.Context, obj client.Object) []reconcile.Request {
+	names, err := ForAPI(ctx, r.Client, r.APIs, obj)
 	return requests(ctx, names, err)
 }
 
@@ -77,15 +74,16 @@ func ForLabels(ctx context.Context, c client.Reader, prLabels map[string]string)
 	return names, nil
 }
 
-// ForCRD returns the names of the Services that select a PublishedResource of crd.
-func ForCRD(ctx context.Context, c client.Reader, crd *apiextensionsv1.CustomResourceDefinition) ([]string, error) {
+// ForAPI returns the names of the Services that select a PublishedResource whose API obj (of
+// apis.Source's kind) may define.
+func ForAPI(ctx context.Context, c client.Reader, apis APIs, obj client.Object) ([]string, error) {
 	prs := &syncagentv1alpha1.PublishedResourceList{}
 	if err := c.List(ctx, prs); err != nil {
 		return nil, err
 	}
 	names := sets.New[string]()
 	for _, pr := range prs.Items {
-		if pr.Spec.Resource.APIGroup != crd.Spec.Group || pr.Spec.Resource.Kind != crd.Spec.Names.Kind {
+		if !apis.Defines(obj, pr.Spec.Resource) {
 			continue
 		}
 		selecting, err := ForLabels(ctx, c, pr.Labels)

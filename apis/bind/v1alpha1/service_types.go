@@ -82,6 +82,9 @@ const (
 	ServiceReasonInvalidResource   = "InvalidPublishedResource"
 	ServiceReasonInvalidSelector   = "InvalidSelector"
 	ServiceReasonSourceCRDNotFound = "CRDNotFound"
+	// ServiceReasonAPINotBound: a backend serving a kcp workspace found no Bound APIBinding that
+	// binds the API a PublishedResource names.
+	ServiceReasonAPINotBound = "APINotBound"
 )
 
 // ServiceList is a list of Services.

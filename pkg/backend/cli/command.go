@@ -3,17 +3,22 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/kcp-dev/logicalcluster/v3"
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/bindery-dev/bindery/pkg/backend"
 	"github.com/bindery-dev/bindery/pkg/devoidc"
+	"github.com/bindery-dev/bindery/pkg/kcpconfig"
 	"github.com/bindery-dev/bindery/pkg/logging"
 	"github.com/bindery-dev/bindery/pkg/restconfig"
 	"github.com/bindery-dev/bindery/pkg/version"
@@ -21,6 +26,8 @@ import (
 
 type flags struct {
 	kubeconfig       string
+	kcpKubeconfig    string
+	workspace        string
 	opts             backend.Options
 	clientSecretFile string
 	oidcCAFile       string
@@ -45,6 +52,11 @@ trust (the provider's kube-apiserver must trust it too, with the same claim mapp
 verb "bind" on services.bind.bindery.dev. A bind creates a Consumer with its own namespace,
 ServiceAccount and Role on the provider cluster and returns a short-lived credential.
 
+With --kcp-kubeconfig instead of --kubeconfig it serves a kcp workspace instead of a provider
+cluster: the Services there offer APIs the workspace has bound through APIBindings, so that a team
+extends its workspace into its own clusters; Consumers, their credentials and the "bind" permission
+are the workspace's (kcp must trust the same issuer).
+
 People use the web page at --external-url; kubectl bindery login|bind use the same backend.
 --dev-oidc embeds a development issuer so that nothing external is needed. See docs/backend.md.`,
 		Example: `  # with an external issuer (Keycloak, say)
@@ -55,7 +67,11 @@ People use the web page at --external-url; kubectl bindery login|bind use the sa
 
   # for development, with the embedded issuer
   bindery-backend --kubeconfig provider.kubeconfig --dev-oidc --dev-oidc-users alice:wonderland \
-    --dev-oidc-state-dir .bindery/dev-oidc`,
+    --dev-oidc-state-dir .bindery/dev-oidc
+
+  # serving the kcp workspace root:team (the kubeconfig's server may name it instead of --workspace)
+  bindery-backend --kcp-kubeconfig kcp.kubeconfig --workspace root:team --dev-oidc \
+    --dev-oidc-users alice:wonderland --dev-oidc-state-dir .bindery/dev-oidc`,
 		SilenceUsage: true,
 		RunE:         func(cmd *cobra.Command, _ []string) error { return run(f) },
 	}
@@ -68,6 +84,8 @@ func bindFlags(cmd *cobra.Command, f *flags) {
 	fs := cmd.Flags()
 	o := &f.opts
 	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig of the provider cluster (default: the in-cluster config)")
+	fs.StringVar(&f.kcpKubeconfig, "kcp-kubeconfig", "", "kubeconfig of kcp: serve a kcp workspace instead of a provider cluster (excludes --kubeconfig)")
+	fs.StringVar(&f.workspace, "workspace", "", "with --kcp-kubeconfig, the path of the workspace to serve, e.g. root:team (default: the workspace the kubeconfig's server URL names, .../clusters/<path>)")
 	fs.StringVar(&o.Namespace, "namespace", backend.DefaultNamespace, "namespace of the provider cluster for the session key Secret and the leader election Lease")
 	fs.StringVar(&o.ListenAddress, "listen-address", backend.DefaultListenAddress, "address of the web page and API; plain HTTP (no --tls-cert-file) only on a loopback address")
 	fs.StringVar(&o.TLSCertFile, "tls-cert-file", "", "serving certificate (PEM) for HTTPS")
@@ -116,11 +134,10 @@ func run(f *flags) error {
 // options completes backend.Options from the flags that name files.
 func (f *flags) options() (backend.Options, error) {
 	o := f.opts
-	cfg, err := restconfig.FromKubeconfigOrCluster(f.kubeconfig)
-	if err != nil {
+	var err error
+	if o.ProviderConfig, o.Workspace, err = f.target(); err != nil {
 		return o, err
 	}
-	o.ProviderConfig = cfg
 	if o.OIDC.ClientSecret, err = clientSecret(f.clientSecretFile); err != nil {
 		return o, err
 	}
@@ -147,6 +164,41 @@ func (f *flags) options() (backend.Options, error) {
 	}
 	o.DevOIDC.ExtraClients, err = devClients(f.devClients)
 	return o, err
+}
+
+// target is the provider cluster or the kcp workspace the backend serves, with the workspace's
+// path (empty for a cluster).
+func (f *flags) target() (*rest.Config, logicalcluster.Path, error) {
+	if f.kcpKubeconfig == "" {
+		if f.workspace != "" {
+			return nil, logicalcluster.Path{}, errors.New("--workspace names a kcp workspace: give kcp's kubeconfig with --kcp-kubeconfig")
+		}
+		cfg, err := restconfig.FromKubeconfigOrCluster(f.kubeconfig)
+		return cfg, logicalcluster.Path{}, err
+	}
+	if f.kubeconfig != "" {
+		return nil, logicalcluster.Path{}, errors.New("--kubeconfig and --kcp-kubeconfig exclude each other: the backend serves either a provider cluster or a kcp workspace")
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", f.kcpKubeconfig)
+	if err != nil {
+		return nil, logicalcluster.Path{}, fmt.Errorf("--kcp-kubeconfig %s: %w", f.kcpKubeconfig, err)
+	}
+	if f.workspace != "" {
+		path := logicalcluster.NewPath(f.workspace)
+		if !path.IsValid() {
+			return nil, logicalcluster.Path{}, fmt.Errorf("--workspace %q is no workspace path (like root:team)", f.workspace)
+		}
+		cfg, err = kcpconfig.ForWorkspace(cfg, path)
+		return cfg, path, err
+	}
+	path, ok, err := kcpconfig.Workspace(cfg)
+	if err != nil {
+		return nil, logicalcluster.Path{}, fmt.Errorf("--kcp-kubeconfig %s: server %q: %w", f.kcpKubeconfig, cfg.Host, err)
+	}
+	if !ok {
+		return nil, logicalcluster.Path{}, fmt.Errorf("--kcp-kubeconfig %s: its server %s names no workspace (.../clusters/<path>); set --workspace", f.kcpKubeconfig, cfg.Host)
+	}
+	return cfg, path, nil
 }
 
 func devClients(specs []string) ([]devoidc.Client, error) {

@@ -26,7 +26,7 @@ func TestHelpExplainsEveryFlag(t *testing.T) {
 	for _, flag := range []string{"--kubeconfig", "--listen-address", "--tls-cert-file", "--external-url", "--oidc-issuer-url",
 		"--oidc-client-id", "--oidc-client-secret-file", "--oidc-ca-file", "--oidc-username-claim", "--oidc-username-prefix",
 		"--oidc-groups-claim", "--oidc-groups-prefix", "--dev-oidc", "--dev-oidc-users", "--dev-oidc-state-dir",
-		"--session-duration", "--credential-ttl", "--consumer-server-url", "docs/backend.md"} {
+		"--session-duration", "--credential-ttl", "--consumer-server-url", "--kcp-kubeconfig", "--workspace", "docs/backend.md"} {
 		if !strings.Contains(out, flag) {
 			t.Errorf("--help does not mention %s", flag)
 		}
@@ -45,6 +45,8 @@ current-context: c
 		t.Fatal(err)
 	}
 	k := []string{"--kubeconfig", kubeconfig}
+	kcpKubeconfig := kubeconfig // its server names no workspace
+	dev := []string{"--dev-oidc", "--dev-oidc-users", "a:b"}
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -62,6 +64,11 @@ current-context: c
 		{append(k, "--dev-oidc", "--dev-oidc-users", "a:b", "--external-url", "bind.example.com"), "--external-url"},
 		{append(k, "--oidc-ca-file", filepath.Join(t.TempDir(), "missing")), "--oidc-ca-file"},
 		{[]string{"--kubeconfig", filepath.Join(t.TempDir(), "missing")}, "--kubeconfig"},
+		{append(dev, "--kcp-kubeconfig", kcpKubeconfig), "--workspace"},
+		{append(dev, "--kcp-kubeconfig", kcpKubeconfig, "--workspace", "Root:Team!"), "--workspace"},
+		{append(append(dev, k...), "--kcp-kubeconfig", kcpKubeconfig), "exclude each other"},
+		{append(dev, "--workspace", "root:team"), "--kcp-kubeconfig"},
+		{append(dev, "--kcp-kubeconfig", filepath.Join(t.TempDir(), "missing"), "--workspace", "root:team"), "--kcp-kubeconfig"},
 	} {
 		_, err := execute(tc.args...)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

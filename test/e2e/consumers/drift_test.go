@@ -67,7 +67,7 @@ func TestServiceGainingAPublishedResourceExtendsTheRole(t *testing.T) {
 		err := e.admin.Get(ctx, client.ObjectKeyFromObject(svc), svc)
 		return len(svc.Status.Resources) == 2, fmt.Sprintf("%+v", svc.Status.Resources), err
 	})
-	resolved, err := services.Resolve(e.ctx, e.admin, svc)
+	resolved, err := services.Resolve(e.ctx, e.admin, nil, svc)
 	if err != nil {
 		t.Fatal(err)
 	}

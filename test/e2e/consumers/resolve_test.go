@@ -29,7 +29,7 @@ func TestResolveProjectsTheCRD(t *testing.T) {
 	svc := e.service()
 	group := pr.Spec.Projection.Group
 
-	resolved, err := services.Resolve(e.ctx, e.admin, svc)
+	resolved, err := services.Resolve(e.ctx, e.admin, nil, svc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +123,7 @@ func TestResolveProblemsNameTheField(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			svc := e.serviceSelecting(tc.selector)
-			resolved, err := services.Resolve(e.ctx, e.admin, svc)
+			resolved, err := services.Resolve(e.ctx, e.admin, nil, svc)
 			problem, ok := services.AsError(err)
 			if !ok || resolved != nil {
 				t.Fatalf("Resolve = %v, %v; want an *Error", resolved, err)
