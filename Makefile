@@ -32,6 +32,17 @@ build: ## build every cmd/ binary into bin/
 	@mkdir -p bin
 	@for cmd in $(CMDS); do echo ">>> go build ./cmd/$$cmd -> bin/$$cmd"; $(GO) build -ldflags "$(LDFLAGS)" -o bin/$$cmd ./cmd/$$cmd; done
 
+# make images: the references' repository prefix, and the platforms (comma-separated os/arch).
+IMAGE_REPOSITORY ?= ghcr.io/bindery-dev
+IMAGE_PLATFORMS ?= linux/$(shell $(GO) env GOARCH)
+IMAGES = bindery-backend bindery-konnector bindery-syncagent bindery-manager
+
+.PHONY: images
+images: ## OCI images of the processes, as layouts in bin/images/<binary>/ (no container engine needed)
+	@SOURCE_DATE_EPOCH=$${SOURCE_DATE_EPOCH:-$$(git log -1 --format=%ct 2>/dev/null || echo 0)} \
+		$(GO) run ./hack/images --version $(VERSION) --repository $(IMAGE_REPOSITORY) --platform $(IMAGE_PLATFORMS) \
+		--revision "$$(git rev-parse HEAD 2>/dev/null)" --output bin/images $(IMAGES)
+
 .PHONY: tools
 tools: ## build kcp, kube-apiserver, etcd, kubectl and helm from pinned modules (cached per user)
 	@hack/tools.sh
