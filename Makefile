@@ -66,13 +66,20 @@ bench: tools ## benchmarks with their ratios (input sizes and results: docs/perf
 	@echo ">>> end-to-end benchmarks against real kcp and kube-apiserver (a few minutes)"
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./test/bench/... | tee bin/bench-e2e.txt
 
+# The CRDs the charts ship in their crds/, as <chart>:<file of deploy/crd>: make generate copies
+# them, make verify fails when a copy differs.
+CHART_CRDS = bindery-syncagent:syncagent.bindery.dev_publishedresources.yaml \
+	bindery-backend:bind.bindery.dev_services.yaml bindery-backend:bind.bindery.dev_consumers.yaml \
+	bindery-backend:bind.bindery.dev_boundapis.yaml bindery-backend:syncagent.bindery.dev_publishedresources.yaml \
+	bindery-konnector:bind.bindery.dev_servicebindings.yaml
+
 .PHONY: generate
 generate: ## deepcopy code and CRDs from apis/ (controller-gen, pinned)
 	@if compgen -G 'apis/*/*/*.go' >/dev/null; then \
 		$(CONTROLLER_GEN) object paths=./apis/... && \
 		$(CONTROLLER_GEN) object paths=./examples/database-operator/api/... && \
 		$(CONTROLLER_GEN) crd paths=./apis/... output:crd:dir=deploy/crd && \
-		cp deploy/crd/syncagent.bindery.dev_publishedresources.yaml deploy/charts/bindery-syncagent/crds/; \
+		for c in $(CHART_CRDS); do cp deploy/crd/$${c#*:} deploy/charts/$${c%%:*}/crds/; done; \
 	else echo "no API types under apis/ yet"; fi
 
 .PHONY: verify
@@ -81,8 +88,8 @@ verify: ## gofmt, go vet, go.mod tidy, generated code up to date, helm charts li
 	@echo ">>> go vet"; $(GO) vet ./...
 	@echo ">>> go mod tidy"; $(GO) mod tidy -diff
 	@echo ">>> generated code"; \
-		if ! cmp -s deploy/crd/syncagent.bindery.dev_publishedresources.yaml deploy/charts/bindery-syncagent/crds/syncagent.bindery.dev_publishedresources.yaml; then \
-		echo "deploy/charts/bindery-syncagent/crds/ differs from deploy/crd/; run make generate and commit"; exit 1; fi; \
+		for c in $(CHART_CRDS); do chart=$${c%%:*} crd=$${c#*:}; if ! cmp -s deploy/crd/$$crd deploy/charts/$$chart/crds/$$crd; then \
+		echo "deploy/charts/$$chart/crds/$$crd differs from deploy/crd/; run make generate and commit"; exit 1; fi; done; \
 		$(MAKE) --no-print-directory generate; \
 		if [ -n "$$(git status --porcelain -- apis deploy/crd examples/database-operator/api)" ]; then \
 		echo "generated code is out of date; run make generate and commit:"; git status --porcelain -- apis deploy/crd examples/database-operator/api; exit 1; fi
