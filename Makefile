@@ -14,6 +14,9 @@ E2E_TIMEOUT ?= 60m
 KCP_PORT ?= 6443
 ETCD_CLIENT_PORT ?=
 ETCD_PEER_PORT ?=
+# make run's bindery-backend (page and API) and its development OIDC issuer (default BACKEND_PORT+1).
+BACKEND_PORT ?= 8443
+ISSUER_PORT ?=
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS = -X github.com/bindery-dev/bindery/pkg/version.Version=$(VERSION)
 STATE_DIR ?= .bindery
@@ -102,11 +105,12 @@ verify: ## gofmt, go vet, go.mod tidy, generated code up to date, helm charts li
 		done; done
 
 .PHONY: run
-run: tools build ## start kcp, a provider cluster and the quickstart's processes in the background (state in .bindery/)
+run: tools build ## start kcp, a provider and a consumer cluster and the quickstart's processes in the background (state in .bindery/)
 	@echo ">>> go build ./examples/database-operator -> bin/database-operator"; $(GO) build -o bin/database-operator ./examples/database-operator
 	@$(GO) build -o bin/localenv ./hack/localenv
 	@bin/localenv start --state $(STATE_DIR) --bin-dir bin --kcp-port $(KCP_PORT) \
-		$(if $(ETCD_CLIENT_PORT),--etcd-client-port $(ETCD_CLIENT_PORT)) $(if $(ETCD_PEER_PORT),--etcd-peer-port $(ETCD_PEER_PORT))
+		$(if $(ETCD_CLIENT_PORT),--etcd-client-port $(ETCD_CLIENT_PORT)) $(if $(ETCD_PEER_PORT),--etcd-peer-port $(ETCD_PEER_PORT)) \
+		--backend-port $(BACKEND_PORT) $(if $(ISSUER_PORT),--issuer-port $(ISSUER_PORT))
 
 .PHONY: stop
 stop: ## stop what make run started

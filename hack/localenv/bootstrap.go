@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	bindv1alpha1 "github.com/bindery-dev/bindery/apis/bind/v1alpha1"
 	catalogv1alpha1 "github.com/bindery-dev/bindery/apis/catalog/v1alpha1"
 	syncagentv1alpha1 "github.com/bindery-dev/bindery/apis/syncagent/v1alpha1"
 )
@@ -46,6 +47,7 @@ var scheme = func() *runtime.Scheme {
 	for _, add := range []func(*runtime.Scheme) error{
 		clientgoscheme.AddToScheme, apiextensionsv1.AddToScheme, apisv1alpha2.AddToScheme,
 		tenancyv1alpha1.AddToScheme, syncagentv1alpha1.AddToScheme, catalogv1alpha1.AddToScheme,
+		bindv1alpha1.AddToScheme,
 	} {
 		if err := add(s); err != nil {
 			panic(err)
@@ -103,6 +105,8 @@ func (e *environment) startSyncAgent(ctx context.Context) error {
 		"--kubeconfig", e.state.providerKubeconfig(),
 		"--apiexport-endpoint-slice", exportName,
 		"--agent-name", agentName,
+		// The PublishedResources of bindery-backend's Services are for Kubernetes consumers.
+		"--published-resource-selector", "!"+kubePublishedResourceLabel,
 		"--leader-elect=false", "--metrics-bind-address=0", "--health-probe-bind-address=0"); err != nil {
 		return err
 	}

@@ -2,7 +2,9 @@
 // docs/quickstart.md walks through: kcp and a provider Kubernetes cluster (kube-apiserver + etcd),
 // the example database operator in that cluster, bindery-syncagent publishing its Database API into
 // the provider workspace root:provider, bindery-manager, and the consumer workspaces root:team-a and
-// root:team-b bound to the export. Everything runs as background processes, with state, logs and
+// root:team-b bound to the export; then bindery-backend with its development OIDC issuer offering
+// the same Databases to Kubernetes clusters, and a consumer Kubernetes cluster running
+// bindery-konnector, ready for `kubectl bindery bind`. Everything runs as background processes, with state, logs and
 // kubeconfigs in one folder (default .bindery/); a second start reuses the data.
 //
 //	localenv start   start the environment in the background (or report the running one)
@@ -30,12 +32,17 @@ func main() {
 	fs.IntVar(&opts.kcpPort, "kcp-port", 6443, "secure port of kcp on 127.0.0.1")
 	fs.IntVar(&opts.etcdClientPort, "etcd-client-port", 0, "client port of kcp's embedded etcd (default: --kcp-port + 1)")
 	fs.IntVar(&opts.etcdPeerPort, "etcd-peer-port", 0, "peer port of kcp's embedded etcd (default: --kcp-port + 2)")
+	fs.IntVar(&opts.backendPort, "backend-port", 8443, "port of bindery-backend's page and API on 127.0.0.1")
+	fs.IntVar(&opts.issuerPort, "issuer-port", 0, "port of the backend's development OIDC issuer on 127.0.0.1 (default: --backend-port + 1)")
 	_ = fs.Parse(args)
 	if opts.etcdClientPort == 0 {
 		opts.etcdClientPort = opts.kcpPort + 1
 	}
 	if opts.etcdPeerPort == 0 {
 		opts.etcdPeerPort = opts.kcpPort + 2
+	}
+	if opts.issuerPort == 0 {
+		opts.issuerPort = opts.backendPort + 1
 	}
 
 	var err error
@@ -58,9 +65,10 @@ func main() {
 
 func usage() {
 	fmt.Fprintln(os.Stderr, `usage: localenv start|stop [--state .bindery] [--bin-dir bin] [--kcp-port 6443] [--etcd-client-port N] [--etcd-peer-port N]
+                          [--backend-port 8443] [--issuer-port N]
 
-start  starts kcp, a provider kube cluster and bindery's quickstart in the background and prints
-       how to use them (binaries from --bin-dir, built by make run)
+start  starts kcp, a provider kube cluster, a consumer kube cluster and bindery's quickstart in
+       the background and prints how to use them (binaries from --bin-dir, built by make run)
 stop   stops them (their data stays in the state folder for the next start)`)
 }
 
@@ -70,4 +78,6 @@ type options struct {
 	kcpPort        int
 	etcdClientPort int
 	etcdPeerPort   int
+	backendPort    int
+	issuerPort     int
 }

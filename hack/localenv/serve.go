@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/bindery-dev/bindery/pkg/devoidc"
 	"github.com/bindery-dev/bindery/pkg/kcpconfig"
 	"github.com/bindery-dev/bindery/test/servers"
 )
@@ -25,7 +26,11 @@ type environment struct {
 	binDir    string
 	kcp       *servers.KCP
 	provider  *servers.Kube
+	consumer  *servers.Kube
 	processes []*process
+	// backendURL is where bindery-backend serves; users are its development issuer's.
+	backendURL string
+	users      []devoidc.User
 }
 
 // serve starts the servers and the quickstart's processes in the foreground, writes kubeconfigs
@@ -43,13 +48,15 @@ func serve(opts options) error {
 		return err
 	}
 	defer os.Remove(e.state.pidFile())
-	defer e.stopProcesses()
 	if err := os.MkdirAll(e.state.logsDir(), 0o755); err != nil {
 		return err
 	}
 
 	stopServers, err := e.startServers(ctx, opts)
 	defer stopServers()
+	// Deferred after the servers' stop, so it runs before it: the processes go first, while the
+	// servers they talk to still answer.
+	defer e.stopProcesses()
 	if err != nil {
 		return err
 	}
@@ -62,6 +69,9 @@ func serve(opts options) error {
 		{"bindery-syncagent, publishing Databases into the export", e.startSyncAgent},
 		{"bindery-manager, listing the export in the catalog " + catalogWorkspace, e.startManager},
 		{"the consumer workspaces " + strings.Join(consumerWorkspaces, " and ") + ", bound to the export", e.bindConsumers},
+		{fmt.Sprintf("bindery-backend on 127.0.0.1:%d with its development OIDC issuer, offering Databases to Kubernetes clusters", opts.backendPort),
+			func(ctx context.Context) error { return e.startBackend(ctx, opts) }},
+		{"bindery-konnector in the consumer cluster", e.startKonnector},
 	} {
 		if err := e.runStep(ctx, step.what, step.run); err != nil {
 			return err
@@ -104,16 +114,33 @@ func (e *environment) startServers(ctx context.Context, opts options) (stop func
 	if err != nil {
 		return stop, err
 	}
-	err = e.runStep(ctx, "the provider cluster (kube-apiserver + etcd)", func(context.Context) error {
-		provider, err := servers.StartKube(servers.KubeOptions{EtcdDataDir: e.state.providerEtcd()})
+	ports, err := loadPorts(e.state.portsFile())
+	if err != nil {
+		return stop, err
+	}
+	for _, cluster := range []struct {
+		what                    string
+		port                    int
+		etcd, certs, kubeconfig string
+		started                 **servers.Kube
+	}{
+		{"the provider cluster", ports.Provider, e.state.providerEtcd(), e.state.providerCerts(), e.state.providerKubeconfig(), &e.provider},
+		{"the consumer cluster", ports.Consumer, e.state.consumerEtcd(), e.state.consumerCerts(), e.state.consumerKubeconfig(), &e.consumer},
+	} {
+		err = e.runStep(ctx, fmt.Sprintf("%s (kube-apiserver + etcd) on 127.0.0.1:%d", cluster.what, cluster.port), func(context.Context) error {
+			kube, err := servers.StartKube(servers.KubeOptions{EtcdDataDir: cluster.etcd, CertDir: cluster.certs, SecurePort: cluster.port})
+			if err != nil {
+				return err
+			}
+			*cluster.started = kube
+			stops = append(stops, func() { fmt.Println("stopping " + cluster.what); _ = kube.Stop() })
+			return os.WriteFile(cluster.kubeconfig, kube.Kubeconfig(), 0o600)
+		})
 		if err != nil {
-			return err
+			return stop, err
 		}
-		e.provider = provider
-		stops = append(stops, func() { fmt.Println("stopping the provider cluster"); _ = provider.Stop() })
-		return os.WriteFile(e.state.providerKubeconfig(), provider.Kubeconfig(), 0o600)
-	})
-	return stop, err
+	}
+	return stop, nil
 }
 
 // runStep prints what starts, progress every 10 s, and how long it took.
@@ -172,7 +199,10 @@ func (e *environment) summary() string {
 
   kcp                   %[2]s (log %[3]s)
   provider cluster      %[4]s
-  processes             database-operator, bindery-syncagent, bindery-manager (logs in %[5]s/)
+  consumer cluster      %[13]s
+  bindery-backend       %[14]s (development OIDC issuer; its CA: %[15]s/ca.crt)
+  processes             database-operator, bindery-syncagent, bindery-manager, bindery-backend,
+                        bindery-konnector (logs in %[5]s/)
 
 Kubeconfigs:
   %[6]s             kcp admin, workspace root
@@ -180,17 +210,35 @@ Kubeconfigs:
   %[10]s          consumer workspace root:team-a
   %[11]s          consumer workspace root:team-b
   %[12]s        the provider's Kubernetes cluster
+  %[16]s        a consumer's own Kubernetes cluster (runs bindery-konnector)
 
+Users of the development issuer (also in %[17]s):
+%[18]s
 Next steps (docs/quickstart.md walks through them):
   export PATH=$PWD/bin:$PWD/bin/tools:$PATH
   kubectl --kubeconfig %[10]s apply -f examples/quickstart/database.yaml
   kubectl --kubeconfig %[10]s wait database/orders --for=condition=Ready --timeout=2m
   kubectl bindery catalog --kubeconfig %[6]s
+  kubectl bindery bind %[14]s --kubeconfig %[16]s --konnector=skip
 
 Stop everything with: make stop (data stays in %[1]s/ for the next make run)
 `, s, e.kcp.AdminConfig().Host, s.kcpLog(), e.provider.Config().Host, s.logsDir(),
 		s.kcpKubeconfig(), s.providerWorkspaceKubeconfig(), providerWorkspace, exportName,
-		s.kubeconfig("team-a"), s.kubeconfig("team-b"), s.providerKubeconfig())
+		s.kubeconfig("team-a"), s.kubeconfig("team-b"), s.providerKubeconfig(),
+		e.consumer.Config().Host, e.backendURL, s.issuerDir(), s.consumerKubeconfig(), s.backendUsers(), e.userLines())
+}
+
+// userLines lists the issuer's users with their passwords and what they may do.
+func (e *environment) userLines() string {
+	var b strings.Builder
+	for _, u := range e.users {
+		may := "may sign in, but not bind (no RBAC for it)"
+		if u.Username == devUserNames[0] {
+			may = "may bind the Service " + serviceName
+		}
+		fmt.Fprintf(&b, "  %-8s password %s  %s\n", u.Username, u.Password, may)
+	}
+	return b.String()
 }
 
 // reportProgress prints a line every 10 s until the returned function is called, so a slow start

@@ -34,7 +34,8 @@ func start(opts options) error {
 		return err
 	}
 	cmd := exec.Command(self, "serve", "--state", opts.stateDir, "--bin-dir", opts.binDir, "--kcp-port", fmt.Sprint(opts.kcpPort),
-		"--etcd-client-port", fmt.Sprint(opts.etcdClientPort), "--etcd-peer-port", fmt.Sprint(opts.etcdPeerPort))
+		"--etcd-client-port", fmt.Sprint(opts.etcdClientPort), "--etcd-peer-port", fmt.Sprint(opts.etcdPeerPort),
+		"--backend-port", fmt.Sprint(opts.backendPort), "--issuer-port", fmt.Sprint(opts.issuerPort))
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {

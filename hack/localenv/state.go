@@ -20,7 +20,15 @@ func (s stateDir) kcpDir() string             { return s.path("kcp") }
 func (s stateDir) kcpLog() string             { return s.path("kcp.log") }
 func (s stateDir) kcpKubeconfig() string      { return s.path("kcp.kubeconfig") }
 func (s stateDir) providerEtcd() string       { return s.path("provider/etcd") }
+func (s stateDir) providerCerts() string      { return s.path("provider/certs") }
 func (s stateDir) providerKubeconfig() string { return s.path("provider.kubeconfig") }
+func (s stateDir) consumerEtcd() string       { return s.path("consumer/etcd") }
+func (s stateDir) consumerCerts() string      { return s.path("consumer/certs") }
+func (s stateDir) consumerKubeconfig() string { return s.path("consumer.kubeconfig") }
+func (s stateDir) backendUsers() string       { return s.path("backend/users.yaml") }
+func (s stateDir) issuerDir() string          { return s.path("backend/dev-oidc") }
+func (s stateDir) backendURLFile() string     { return s.path("backend-url") }
+func (s stateDir) portsFile() string          { return s.path("ports.json") }
 func (s stateDir) logsDir() string            { return s.path("logs") }
 
 // providerWorkspaceKubeconfig addresses the provider's kcp workspace, where the APIExport lives.

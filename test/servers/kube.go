@@ -3,6 +3,7 @@ package servers
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"k8s.io/client-go/rest"
@@ -15,6 +16,11 @@ type KubeOptions struct {
 	EtcdDataDir string
 	// SecurePort of the kube-apiserver; 0 picks a free one.
 	SecurePort int
+	// CertDir keeps the serving certificate, its CA and the ServiceAccount signing key across
+	// restarts (with SecurePort and EtcdDataDir, a restarted cluster is the same cluster to its
+	// clients: credentials it issued, such as ServiceAccount tokens, stay valid); empty means a
+	// temporary folder and new keys on every start.
+	CertDir string
 	// StartTimeout bounds the start of etcd and kube-apiserver (default 2 minutes).
 	StartTimeout time.Duration
 	// CRDPaths are files or folders of CRD manifests installed (and waited for) after start.
@@ -61,6 +67,11 @@ func StartKube(opts KubeOptions) (*Kube, error) {
 	if opts.SecurePort != 0 {
 		env.ControlPlane.GetAPIServer().SecurePort = opts.SecurePort
 	}
+	if opts.CertDir != "" {
+		if err := keepCerts(env, opts.CertDir); err != nil {
+			return nil, err
+		}
+	}
 	authnConfig := ""
 	if len(opts.AuthenticationConfig) > 0 {
 		if authnConfig, err = setAuthenticationConfig(env, opts.AuthenticationConfig); err != nil {
@@ -70,7 +81,40 @@ func StartKube(opts KubeOptions) (*Kube, error) {
 	if _, err := env.Start(); err != nil {
 		return nil, fmt.Errorf("starting kube-apiserver and etcd: %w", err)
 	}
+	if opts.CertDir != "" {
+		if err := os.WriteFile(filepath.Join(opts.CertDir, servingCAFile), env.ControlPlane.GetAPIServer().SecureServing.CA, 0o600); err != nil {
+			_ = env.Stop()
+			return nil, err
+		}
+	}
 	return &Kube{env: env, authnConfig: authnConfig}, nil
+}
+
+// servingCAFile is where keepCerts keeps the CA of the serving certificate: envtest writes the
+// certificate and the signing keys into the cert dir but keeps the CA only in memory.
+const servingCAFile = "serving-ca.crt"
+
+// keepCerts points envtest at dir for the kube-apiserver's certificates. envtest generates them
+// when dir has none and reuses them otherwise; for reuse it must be told the CA it no longer
+// generates, which the first start saved next to them.
+func keepCerts(env *envtest.Environment, dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	apiServer := env.ControlPlane.GetAPIServer()
+	apiServer.CertDir = dir
+	ca, err := os.ReadFile(filepath.Join(dir, servingCAFile))
+	switch {
+	case err == nil:
+		apiServer.SecureServing.CA = ca
+	case os.IsNotExist(err):
+		// No CA saved: a first start, or one that failed before it saved the CA. Certificates
+		// left without their CA are of no use; envtest makes new ones when none are there.
+		_ = os.Remove(filepath.Join(dir, "apiserver.crt"))
+	default:
+		return err
+	}
+	return nil
 }
 
 // setAuthenticationConfig writes the configuration where the kube-apiserver reads it; the file

@@ -18,6 +18,7 @@ import (
 	"github.com/bindery-dev/bindery/pkg/konnectorrbac"
 	"github.com/bindery-dev/bindery/pkg/kubectlbindery"
 	"github.com/bindery-dev/bindery/pkg/templating"
+	"github.com/bindery-dev/bindery/test/framework"
 )
 
 // konnectorImage is what the tests install as the konnector; nothing pulls it here.
@@ -26,7 +27,7 @@ const konnectorImage = "example.test/bindery-konnector:e2e"
 func TestBindWritesTheBindingAndInstallsTheKonnector(t *testing.T) {
 	e := newEnv(t)
 	resp := e.response()
-	out := &syncBuffer{}
+	out := &framework.SyncBuffer{}
 	var asked bindprotocol.Cluster
 	bind := e.consumerBind(resp, out, &asked)
 	bind.Konnector, bind.KonnectorImage = kubectlbindery.KonnectorInstall, konnectorImage

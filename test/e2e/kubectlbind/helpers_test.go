@@ -5,7 +5,6 @@ import (
 	"context"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -87,7 +86,7 @@ func databaseCRD(group string) *apiextensionsv1.CustomResourceDefinition {
 
 // consumerBind is bind's consumer half for the test's service, answering for the backend with
 // resp and recording the cluster it was asked to bind.
-func (e *env) consumerBind(resp *bindprotocol.BindResponse, out *syncBuffer, asked *bindprotocol.Cluster) *kubectlbindery.ConsumerBind {
+func (e *env) consumerBind(resp *bindprotocol.BindResponse, out *framework.SyncBuffer, asked *bindprotocol.Cluster) *kubectlbindery.ConsumerBind {
 	return &kubectlbindery.ConsumerBind{
 		Config: consumer.Config(), ContextName: contextName,
 		Backend: e.backend, Service: e.service,
@@ -173,22 +172,4 @@ func (e *env) allowed(user string, attrs authorizationv1.ResourceAttributes) boo
 		e.t.Fatalf("SubjectAccessReview: %v", err)
 	}
 	return review.Status.Allowed
-}
-
-// syncBuffer is a bytes.Buffer that a bind running in a goroutine writes while the test reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -28,7 +28,7 @@ const holdFinalizer = "e2e.bindery.dev/hold"
 func TestUnbindDeletesTheObjectsFirst(t *testing.T) {
 	e := newEnv(t)
 	resp := e.response()
-	out := &syncBuffer{}
+	out := &framework.SyncBuffer{}
 	binding, err := e.consumerBind(resp, out, nil).Run(e.ctx)
 	if err != nil {
 		t.Fatalf("bind: %v\n%s", err, out)
@@ -50,7 +50,7 @@ func TestUnbindDeletesTheObjectsFirst(t *testing.T) {
 	free := e.createDatabase(ns.Name, "free")
 
 	done := make(chan error, 1)
-	unbindOut := &syncBuffer{}
+	unbindOut := &framework.SyncBuffer{}
 	go func() {
 		output, err := e.kubectlBindery("unbind", binding.Name, "--objects=delete")
 		fmt.Fprint(unbindOut, output)

@@ -18,7 +18,7 @@ import (
 // while bind waits, and bind prints each change and, once Ready, the next steps.
 func TestBindWaitsUntilReady(t *testing.T) {
 	e := newEnv(t)
-	out := &syncBuffer{}
+	out := &framework.SyncBuffer{}
 	bind := e.consumerBind(e.response(), out, nil)
 	bind.Wait = time.Minute
 	done := e.runInBackground(bind)
@@ -58,7 +58,7 @@ func TestBindWaitsUntilReady(t *testing.T) {
 // --wait with the conditions and where to look.
 func TestBindSaysWhatToCheckWhenNotReady(t *testing.T) {
 	e := newEnv(t)
-	out := &syncBuffer{}
+	out := &framework.SyncBuffer{}
 	bind := e.consumerBind(e.response(), out, nil)
 	bind.Wait = 5 * time.Second
 	done := e.runInBackground(bind)
@@ -98,7 +98,7 @@ func (e *env) report(binding, condition string, status metav1.ConditionStatus, r
 }
 
 // waitForOutput waits until bind has printed want.
-func (e *env) waitForOutput(out *syncBuffer, want string) {
+func (e *env) waitForOutput(out *framework.SyncBuffer, want string) {
 	e.t.Helper()
 	framework.WaitFor(e.t, 30*time.Second, "bind to print "+want, func(context.Context) (bool, string, error) {
 		return strings.Contains(out.String(), want), out.String(), nil

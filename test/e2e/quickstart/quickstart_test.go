@@ -21,6 +21,8 @@ type expectation struct {
 	lacks    []string
 	// minLength is the least number of non-space characters the output has (e.g. a password).
 	minLength int
+	// browser, when set, is what the reader does in the browser the command opens.
+	browser *signIn
 }
 
 var expectations = map[string]expectation{
@@ -57,19 +59,41 @@ var expectations = map[string]expectation{
 	"kubectl --kubeconfig .bindery/provider.kubeconfig get databases.db.provider.example -A#2": {
 		contains: []string{"No resources found"}, lacks: []string{"orders"}},
 	"kubectl --kubeconfig .bindery/team-a.kubeconfig get secrets": {lacks: []string{"orders-credentials"}},
+	// Part 7: Kube -> Kube.
+	"export BINDERY_BACKEND=$(cat .bindery/backend-url)": {},
+	"kubectl bindery bind $BINDERY_BACKEND --kubeconfig .bindery/consumer.kubeconfig --konnector=skip": {
+		browser: &signIn{user: "alice", pick: "databases"}, contains: []string{"ServiceBinding databases is Ready"}},
+	"kubectl bindery bindings --kubeconfig .bindery/consumer.kubeconfig": {contains: []string{"databases", "True"}},
+	"kubectl --kubeconfig .bindery/consumer.kubeconfig api-resources --api-group db.example.com": {
+		contains: []string{"databases", "Database"}},
+	"kubectl --kubeconfig .bindery/consumer.kubeconfig create namespace shop": {contains: []string{"namespace/shop created"}},
+	"kubectl --kubeconfig .bindery/consumer.kubeconfig -n shop apply -f examples/quickstart/database.yaml": {
+		contains: []string{"database.db.example.com/orders created"}},
+	"kubectl --kubeconfig .bindery/consumer.kubeconfig -n shop wait database/orders --for=condition=Ready --timeout=2m": {
+		contains: []string{"condition met"}},
+	"export SECRET=$(kubectl --kubeconfig .bindery/consumer.kubeconfig -n shop get database orders -o jsonpath='{.status.credentialsSecretRef.name}')": {},
+	"kubectl --kubeconfig .bindery/consumer.kubeconfig -n shop get secret $SECRET -o jsonpath='{.data.password}' | base64 -d; echo": {
+		minLength: 16},
+	"kubectl --kubeconfig .bindery/provider.kubeconfig get consumers": {contains: []string{"alice", "True"}},
+	"kubectl --kubeconfig .bindery/provider.kubeconfig get databases.db.provider.example -A#3": {
+		contains: []string{"bindery-oidc-alice-example-com-", "shop-orders"}},
+	"kubectl --kubeconfig .bindery/consumer.kubeconfig -n shop delete database orders": {
+		contains: []string{`database.db.example.com "orders" deleted`}},
 	"make stop": {contains: []string{"stopped"}},
 }
 
 // TestQuickstart runs every command of docs/quickstart.md in a copy of the repository, with the
-// only difference that the environment's ports are free ones (KCP_PORT and the etcd ports are
-// read by the Makefile from the environment, so the commands are unchanged).
+// only difference that the environment's ports are free ones (KCP_PORT, the etcd ports and
+// BACKEND_PORT are read by the Makefile from the environment, so the commands are unchanged). The
+// sign-in a command opens the browser for is done in a headless Chromium.
 func TestQuickstart(t *testing.T) {
 	root, err := servers.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
 	repo := copyRepository(t, root)
-	env := portsEnv(t)
+	browser := newBrowserEnv(t)
+	env := append(portsEnv(t), browser.env...)
 	t.Cleanup(func() { _, _ = shell(repo, env, "make stop") })
 
 	commands, err := readCommands(filepath.Join(repo, "docs", "quickstart.md"))
@@ -93,7 +117,12 @@ func TestQuickstart(t *testing.T) {
 		script := strings.Join(append(append([]string{}, exports...), cmd.text), "\n")
 		t.Logf("$ %s", cmd.text)
 		start := time.Now()
-		out, err := shell(repo, env, script)
+		var out string
+		if want.browser != nil {
+			out, err = runWithSignIn(t, repo, env, browser, script, *want.browser)
+		} else {
+			out, err = shell(repo, env, script)
+		}
 		if err != nil {
 			t.Fatalf("docs/quickstart.md (%s): %q failed after %s: %v\n%s", cmd.section, cmd.text, time.Since(start).Round(time.Second), err, out)
 		}
@@ -124,15 +153,23 @@ func runAgainAfterStop(t *testing.T, repo string, env []string) {
 	if err != nil || !strings.Contains(out, "databases") {
 		t.Fatalf("team-a's binding after the restart: %v\n%s", err, out)
 	}
+	// The provider cluster is the same cluster after the restart (address, CA, ServiceAccount
+	// keys): the credential alice's konnector got before still syncs a new Database.
+	out, err = shell(repo, env, "bin/tools/kubectl --kubeconfig .bindery/consumer.kubeconfig -n shop apply -f examples/quickstart/database.yaml && "+
+		"bin/tools/kubectl --kubeconfig .bindery/consumer.kubeconfig -n shop wait database/orders --for=condition=Ready --timeout=2m")
+	if err != nil || !strings.Contains(out, "condition met") {
+		t.Fatalf("a Database in alice's cluster after the restart: %v\n%s", err, out)
+	}
 
 	pid, err := strconv.Atoi(strings.TrimSpace(readFile(t, filepath.Join(repo, ".bindery", "localenv.pid"))))
 	if err != nil {
 		t.Fatal(err)
 	}
 	started := sessionMembers(t, pid)
-	// localenv serve, kcp, etcd, kube-apiserver, the operator, the agent, the manager
-	if len(started) < 7 {
-		t.Fatalf("expected at least 7 processes in the environment's session %d, found %v", pid, started)
+	// localenv serve, kcp, etcd and kube-apiserver twice (provider and consumer), the operator,
+	// the agent, the manager, the backend, the konnector
+	if len(started) < 11 {
+		t.Fatalf("expected at least 11 processes in the environment's session %d, found %v", pid, started)
 	}
 	out, err = shell(repo, env, "make stop")
 	if err != nil || !strings.Contains(out, "stopped") {
@@ -172,10 +209,10 @@ func shell(dir string, env []string, script string) (string, error) {
 	return string(out), err
 }
 
-// portsEnv picks free ports for kcp and its etcd.
+// portsEnv picks free ports for kcp, its etcd, the backend and its issuer.
 func portsEnv(t *testing.T) []string {
 	t.Helper()
-	ports, err := servers.FreePorts(3)
+	ports, err := servers.FreePorts(5)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,6 +220,8 @@ func portsEnv(t *testing.T) []string {
 		"KCP_PORT=" + strconv.Itoa(ports[0]),
 		"ETCD_CLIENT_PORT=" + strconv.Itoa(ports[1]),
 		"ETCD_PEER_PORT=" + strconv.Itoa(ports[2]),
+		"BACKEND_PORT=" + strconv.Itoa(ports[3]),
+		"ISSUER_PORT=" + strconv.Itoa(ports[4]),
 	}
 }
 
