@@ -133,3 +133,14 @@ func EndpointURL(t testing.TB, provider *Workspace, sliceName string) string {
 func BindingFor(name string) *apisv1alpha2.APIBinding {
 	return &apisv1alpha2.APIBinding{ObjectMeta: metav1.ObjectMeta{Name: name}}
 }
+
+// Database returns an object of the example operator's Database API (examples/database-operator)
+// under the kind it is known as where it is created, with spec.engine postgres.
+func Database(kind schema.GroupVersionKind, namespace, name string) *unstructured.Unstructured {
+	db := &unstructured.Unstructured{}
+	db.SetGroupVersionKind(kind)
+	db.SetNamespace(namespace)
+	db.SetName(name)
+	_ = unstructured.SetNestedField(db.Object, "postgres", "spec", "engine")
+	return db
+}

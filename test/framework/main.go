@@ -19,11 +19,13 @@ var kcpServer *servers.KCP
 //
 // When a test fails, the tail of kcp's log is printed before kcp's state is removed.
 func Main(m *testing.M) {
-	os.Exit(run(m))
+	os.Exit(Run(m, servers.KCPOptions{}))
 }
 
-func run(m *testing.M) int {
-	server, err := servers.StartKCP(context.Background(), servers.KCPOptions{})
+// Run is Main for a TestMain that prepares more around the tests (an issuer kcp is to trust,
+// say): it starts kcp with opts, runs the tests, stops kcp and returns the exit code.
+func Run(m *testing.M, opts servers.KCPOptions) int {
+	server, err := servers.StartKCP(context.Background(), opts)
 	if err != nil {
 		if errors.Is(err, servers.ErrToolMissing) {
 			fmt.Fprintf(os.Stderr, "e2e: %v\n", err)

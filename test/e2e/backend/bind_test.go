@@ -34,7 +34,7 @@ func TestSignInPickAndBind(t *testing.T) {
 	hidden := p.databases()
 	p.waitChecked(databases, metav1.ConditionTrue)
 	p.waitChecked(hidden, metav1.ConditionTrue)
-	p.grantBind(alice.username(), databases.Name)
+	p.grantBind(alice.Username(), databases.Name)
 
 	browser := framework.Browser(t, true)
 	session := signIn(t, browser, backend.url, alice, databases.Name, func(page context.Context) {
@@ -48,8 +48,8 @@ func TestSignInPickAndBind(t *testing.T) {
 			t.Errorf("the Service's entry reads %q, want its title", title)
 		}
 	})
-	if session.Service != databases.Name || session.User.Username != alice.username() {
-		t.Fatalf("the login returned service %q for %q, want %q for %q", session.Service, session.User.Username, databases.Name, alice.username())
+	if session.Service != databases.Name || session.User.Username != alice.Username() {
+		t.Fatalf("the login returned service %q for %q, want %q for %q", session.Service, session.User.Username, databases.Name, alice.Username())
 	}
 
 	t.Run("the provider's kube-apiserver names alice as the backend does", func(t *testing.T) {
@@ -100,8 +100,8 @@ func checkProvisioned(t *testing.T, p *provisioning, bound *bindprotocol.BindRes
 	if err := p.admin.Get(p.ctx, client.ObjectKey{Name: bound.Consumer}, &consumer); err != nil {
 		t.Fatalf("the Consumer %s: %v", bound.Consumer, err)
 	}
-	if consumer.Spec.Identity.Username != u.username() || consumer.Spec.Identity.Issuer != "https://"+issuerAddress || consumer.Spec.Identity.Subject == "" {
-		t.Errorf("the Consumer's identity is %+v, want %s of the embedded issuer", consumer.Spec.Identity, u.username())
+	if consumer.Spec.Identity.Username != u.Username() || consumer.Spec.Identity.Issuer != "https://"+issuerAddress || consumer.Spec.Identity.Subject == "" {
+		t.Errorf("the Consumer's identity is %+v, want %s of the embedded issuer", consumer.Spec.Identity, u.Username())
 	}
 	if consumer.Status.Namespace != bound.Namespace || consumer.Status.ServiceAccount != bound.ServiceAccount {
 		t.Errorf("the Consumer's status says %s/%s, the bind %s/%s", consumer.Status.Namespace, consumer.Status.ServiceAccount, bound.Namespace, bound.ServiceAccount)

@@ -24,7 +24,7 @@ func TestCLILoginSurvivesABackendRestart(t *testing.T) {
 	p := newProvisioning(t)
 	databases := p.databases()
 	p.waitChecked(databases, metav1.ConditionTrue)
-	p.grantBind(alice.username(), databases.Name)
+	p.grantBind(alice.Username(), databases.Name)
 	// The CLI keeps sessions under the user's config dir; the test's own, for it and for bindclient.
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
 	cli := framework.Binary(t, "./cmd/kubectl-bindery")
@@ -48,7 +48,7 @@ func TestCLILoginSurvivesABackendRestart(t *testing.T) {
 	if err := login.Wait(); err != nil {
 		t.Fatalf("kubectl bindery login: %v\n%s", err, stdout.String())
 	}
-	if out := stdout.String(); !strings.Contains(out, "Signed in to "+backend.url) || !strings.Contains(out, alice.username()) {
+	if out := stdout.String(); !strings.Contains(out, "Signed in to "+backend.url) || !strings.Contains(out, alice.Username()) {
 		t.Errorf("kubectl bindery login printed %q, want who signed in where", out)
 	}
 	if page := text(t, steps, "title"); !strings.Contains(page, "Signed in") {
@@ -56,7 +56,7 @@ func TestCLILoginSurvivesABackendRestart(t *testing.T) {
 	}
 
 	whoami, err := exec.Command(cli, "whoami", backend.url).CombinedOutput()
-	if err != nil || !strings.Contains(string(whoami), alice.username()) {
+	if err != nil || !strings.Contains(string(whoami), alice.Username()) {
 		t.Errorf("kubectl bindery whoami: %v\n%s", err, whoami)
 	}
 

@@ -28,15 +28,12 @@ import (
 )
 
 // user is an account of the embedded issuer.
-type user struct{ name, password string }
-
-// username is how the provider's kube-apiserver (and so the backend) names the user.
-func (u user) username() string { return "oidc:" + u.name + "@example.com" }
+type user = framework.DevUser
 
 var (
-	alice = user{"alice", "alice-password"}
-	bob   = user{"bob", "bob-password"}
-	carol = user{"carol", "carol-password"}
+	alice = user{Name: "alice", Password: "alice-password"}
+	bob   = user{Name: "bob", Password: "bob-password"}
+	carol = user{Name: "carol", Password: "carol-password"}
 )
 
 const devUsers = "alice:alice-password:developers,bob:bob-password,carol:carol-password"
@@ -101,66 +98,22 @@ func (b *backendProcess) restart(t *testing.T) {
 	b.start(t)
 }
 
-// signIn completes a kubectl bindery style login for u in browser: bindclient.Login listens on
-// loopback, the browser signs in on the issuer's page and, with pick set, picks that Service on
-// the backend's page after onPickPage has looked at it.
+// signIn completes a kubectl bindery style login for u in browser, picking the Service pick
+// (if set) after onPickPage has looked at the page (framework.SignIn).
 func signIn(t *testing.T, browser context.Context, backendURL string, u user, pick string, onPickPage func(context.Context)) *bindprotocol.Session {
 	t.Helper()
-	urls := make(chan string, 1)
-	type result struct {
-		session *bindprotocol.Session
-		err     error
-	}
-	done := make(chan result, 1)
-	go func() {
-		s, err := bindclient.Login(framework.Context(t), bindclient.LoginOptions{
-			BackendURL: backendURL, SelectService: pick != "", Timeout: 2 * time.Minute,
-			OpenBrowser: func(url string) error { urls <- url; return nil },
-		})
-		done <- result{s, err}
-	}()
-	var loginURL string
-	select {
-	case loginURL = <-urls:
-	case r := <-done:
-		t.Fatalf("the login ended before it opened the browser: %v", r.err)
-	}
-	ctx, cancel := context.WithTimeout(browser, 2*time.Minute)
-	defer cancel()
-	act(t, ctx, chromedp.Navigate(loginURL))
-	enterCredentials(t, ctx, u)
-	if pick != "" {
-		act(t, ctx, chromedp.WaitVisible(chromedp.ID("pick-"+pick)))
-		if onPickPage != nil {
-			onPickPage(ctx)
-		}
-		act(t, ctx, chromedp.Click(chromedp.ID("pick-"+pick)))
-	}
-	r := <-done
-	if r.err != nil {
-		t.Fatalf("signing in as %s: %v", u.name, r.err)
-	}
-	return r.session
+	return framework.SignIn(t, browser, backendURL, u.Name, u.Password, pick, onPickPage)
 }
 
 // enterCredentials fills in the issuer's login form.
 func enterCredentials(t *testing.T, ctx context.Context, u user) {
 	t.Helper()
-	act(t, ctx,
-		chromedp.WaitVisible(chromedp.ID("username")),
-		chromedp.SendKeys(chromedp.ID("username"), u.name),
-		chromedp.SendKeys(chromedp.ID("password"), u.password),
-		chromedp.Click(chromedp.ID("login")),
-	)
+	framework.EnterCredentials(t, ctx, u.Name, u.Password)
 }
 
 func act(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
-	if err := chromedp.Do(ctx, steps...); err != nil {
-		location, _ := chromedp.Run(ctx, chromedp.Location())
-		body, _ := chromedp.Run(ctx, chromedp.Evaluate[string]("document.body ? document.body.innerText : ''"))
-		t.Fatalf("in the browser at %s: %v\npage text:\n%s", location, err, body)
-	}
+	framework.Act(t, ctx, steps...)
 }
 
 // text returns the text of the element with the id, or fails the test.

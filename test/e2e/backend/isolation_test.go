@@ -29,8 +29,8 @@ func TestConsumersAreIsolatedAndRevocable(t *testing.T) {
 	p := newProvisioning(t)
 	databases := p.databases()
 	p.waitChecked(databases, metav1.ConditionTrue)
-	p.grantBind(alice.username(), databases.Name)
-	p.grantBind(bob.username(), databases.Name)
+	p.grantBind(alice.Username(), databases.Name)
+	p.grantBind(bob.Username(), databases.Name)
 	cluster := bindprotocol.BindRequest{Cluster: bindprotocol.Cluster{ID: framework.UniqueName("cluster")}}
 
 	bind := func(u user) *bindprotocol.BindResponse {
@@ -38,7 +38,7 @@ func TestConsumersAreIsolatedAndRevocable(t *testing.T) {
 		session := signIn(t, framework.Browser(t, true), backend.url, u, "", nil)
 		resp, err := apiClient(t, backend.url, session).Bind(framework.Context(t), databases.Name, cluster)
 		if err != nil {
-			t.Fatalf("%s binds: %v", u.name, err)
+			t.Fatalf("%s binds: %v", u.Name, err)
 		}
 		return resp
 	}
@@ -114,12 +114,7 @@ func credentialClient(t *testing.T, bound *bindprotocol.BindResponse) client.Cli
 var databaseGVK = schema.GroupVersionKind{Group: "db.provider.example", Version: "v1alpha1", Kind: "Database"}
 
 func database(namespace, name string) *unstructured.Unstructured {
-	db := &unstructured.Unstructured{}
-	db.SetGroupVersionKind(databaseGVK)
-	db.SetNamespace(namespace)
-	db.SetName(name)
-	_ = unstructured.SetNestedField(db.Object, "postgres", "spec", "engine")
-	return db
+	return framework.Database(databaseGVK, namespace, name)
 }
 
 func databaseList() *unstructured.UnstructuredList {

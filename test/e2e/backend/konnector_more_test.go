@@ -55,12 +55,7 @@ func (env *kubeToKube) bindCluster(t *testing.T, u user) *boundCluster {
 }
 
 func (b *boundCluster) database(namespace, name string) *unstructured.Unstructured {
-	db := &unstructured.Unstructured{}
-	db.SetGroupVersionKind(b.received)
-	db.SetNamespace(namespace)
-	db.SetName(name)
-	_ = unstructured.SetNestedField(db.Object, "postgres", "spec", "engine")
-	return db
+	return framework.Database(b.received, namespace, name)
 }
 
 func createNamespace(t *testing.T, c client.Client, name string) {

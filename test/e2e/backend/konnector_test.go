@@ -123,8 +123,8 @@ func newKubeToKube(t *testing.T) *kubeToKube {
 	p := newProvisioning(t)
 	databases := p.databases()
 	p.waitChecked(databases, metav1.ConditionTrue)
-	p.grantBind(alice.username(), databases.Name)
-	p.grantBind(bob.username(), databases.Name)
+	p.grantBind(alice.Username(), databases.Name)
+	p.grantBind(bob.Username(), databases.Name)
 	startOperator(t, provider.Config())
 	return &kubeToKube{backend: backend, provisioning: p, service: databases}
 }
@@ -195,59 +195,19 @@ func bindInto(t *testing.T, consumer client.Client, backendURL string, session *
 // bindIntoAs is bindInto receiving the Service's APIs under group (empty: the provider's).
 func bindIntoAs(t *testing.T, consumer client.Client, backendURL string, session *bindprotocol.Session, service, group string) (*bindprotocol.BindResponse, *bindv1alpha1.ServiceBinding) {
 	t.Helper()
-	ctx := framework.Context(t)
-	var kubeSystem corev1.Namespace
-	if err := consumer.Get(ctx, client.ObjectKey{Name: "kube-system"}, &kubeSystem); err != nil {
-		t.Fatal(err)
-	}
-	bound, err := apiClient(t, backendURL, session).Bind(ctx, service, bindprotocol.BindRequest{Cluster: bindprotocol.Cluster{ID: string(kubeSystem.UID)}})
-	if err != nil {
-		t.Fatalf("binding: %v", err)
-	}
-	for _, obj := range []client.Object{
-		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "bindery-system"}},
-		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "bindery-system", Name: service + "-credential"},
-			Data: map[string][]byte{bindv1alpha1.CredentialKubeconfigKey: bound.Kubeconfig}},
-	} {
-		if err := consumer.Create(ctx, obj); client.IgnoreAlreadyExists(err) != nil {
-			t.Fatal(err)
-		}
-	}
-	binding := &bindv1alpha1.ServiceBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: service},
-		Spec: bindv1alpha1.ServiceBindingSpec{
-			Backend: backendURL, Service: service, Consumer: bound.Consumer, ProviderNamespace: bound.Namespace,
-			CredentialSecret: bindv1alpha1.SecretReference{Namespace: "bindery-system", Name: service + "-credential"},
-			Group:            group,
-		},
-	}
-	if err := consumer.Create(ctx, binding); err != nil {
-		t.Fatal(err)
-	}
-	return bound, binding
+	return framework.BindInto(t, consumer, backendURL, session, service, group)
 }
 
 // startKonnector runs bindery-konnector against the consumer cluster until the test ends.
 func startKonnector(t *testing.T, consumer *rest.Config) *framework.Process {
 	t.Helper()
-	return framework.StartProcess(t, "bindery-konnector", framework.Binary(t, "./cmd/bindery-konnector"),
-		"--kubeconfig", framework.WriteKubeconfig(t, "consumer", consumer), "--namespace", "bindery-system",
-		"--leader-elect=false", "--metrics-bind-address", "0", "--health-probe-bind-address", "0")
+	return framework.StartKonnector(t, consumer)
 }
 
 // waitBindingReady waits until the konnector reports the binding Ready.
 func waitBindingReady(t *testing.T, consumer client.Client, binding *bindv1alpha1.ServiceBinding) {
 	t.Helper()
-	framework.WaitFor(t, 2*time.Minute, "ServiceBinding "+binding.Name+" to be Ready", func(ctx context.Context) (bool, string, error) {
-		if err := consumer.Get(ctx, client.ObjectKeyFromObject(binding), binding); err != nil {
-			return false, "", err
-		}
-		ready := meta.FindStatusCondition(binding.Status.Conditions, bindv1alpha1.BindingConditionReady)
-		if ready == nil {
-			return false, "no Ready condition", nil
-		}
-		return ready.Status == metav1.ConditionTrue, ready.Reason + ": " + ready.Message, nil
-	})
+	framework.WaitBindingReady(t, consumer, binding)
 }
 
 // receivedKind is the kind alice's cluster serves the Service's API as.

@@ -5,13 +5,12 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/go-logr/logr"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
-	"github.com/bindery-dev/bindery/pkg/devoidc"
+	"github.com/bindery-dev/bindery/test/framework"
 	"github.com/bindery-dev/bindery/test/servers"
 )
 
@@ -45,24 +44,19 @@ func run(m *testing.M) int {
 	if err != nil {
 		return fail("repository root", err)
 	}
-	if issuerStateDir, err = os.MkdirTemp("", "bindery-e2e-issuer-"); err != nil {
-		return fail("issuer state", err)
-	}
-	defer os.RemoveAll(issuerStateDir)
-	ca, err := devoidc.PrepareCertDir(filepath.Join(issuerStateDir, "keys"))
+	issuer, remove, err := framework.PrepareIssuer()
 	if err != nil {
-		return fail("preparing the issuer's CA", err)
+		return fail("the embedded issuer", err)
 	}
-	if issuerAddress, err = freeAddress(); err != nil {
-		return fail("a port for the issuer", err)
-	}
+	defer remove()
+	issuerAddress, issuerStateDir = issuer.Address, issuer.StateDir
 	if tokenCatcher, err = startCodeCatcher(); err != nil {
 		return fail("the test client's callback", err)
 	}
 	defer tokenCatcher.Close()
 	provider, err = servers.StartKube(servers.KubeOptions{
 		CRDPaths:             []string{filepath.Join(root, "deploy/crd"), filepath.Join(root, "examples/database-operator/config/crd.yaml")},
-		AuthenticationConfig: authenticationConfig("https://"+issuerAddress, ca),
+		AuthenticationConfig: authenticationConfig(issuer.URL(), issuer.CA),
 	})
 	if err != nil {
 		return fail("starting the provider kube-apiserver", err)
@@ -74,20 +68,7 @@ func run(m *testing.M) int {
 // authenticationConfig makes the kube-apiserver trust the issuer and name its users as the
 // backend does by default (claim email, prefix oidc:; groups with prefix oidc:).
 func authenticationConfig(issuer string, ca []byte) []byte {
-	indented := "      " + strings.ReplaceAll(strings.TrimSpace(string(ca)), "\n", "\n      ")
-	return fmt.Appendf(nil, `apiVersion: apiserver.config.k8s.io/v1
-kind: AuthenticationConfiguration
-jwt:
-- issuer:
-    url: %s
-    audiences: [bindery-backend, %s]
-    audienceMatchPolicy: MatchAny
-    certificateAuthority: |
-%s
-  claimMappings:
-    username: {claim: email, prefix: "oidc:"}
-    groups: {claim: groups, prefix: "oidc:"}
-`, issuer, kubectlClientID, indented)
+	return framework.AuthenticationConfig(issuer, ca, "bindery-backend", kubectlClientID)
 }
 
 // freeAddress returns a loopback address with a port nobody listens on now.

@@ -29,7 +29,7 @@ func TestRefusals(t *testing.T) {
 	p.waitChecked(databases, metav1.ConditionTrue)
 	p.waitChecked(broken, metav1.ConditionFalse)
 	// alice may bind all three by RBAC; carol may bind nothing.
-	p.grantBind(alice.username(), databases.Name, broken.Name, missing)
+	p.grantBind(alice.Username(), databases.Name, broken.Name, missing)
 	aliceSession := signIn(t, framework.Browser(t, true), backend.url, alice, "", nil)
 	api := apiClient(t, backend.url, aliceSession)
 
@@ -62,12 +62,12 @@ func TestRefusals(t *testing.T) {
 		act(t, steps, chromedp.Navigate(backend.url), chromedp.Click(chromedp.ID("sign-in")))
 		enterCredentials(t, steps, carol)
 		act(t, steps, chromedp.WaitVisible(chromedp.ID("no-services")))
-		if page := text(t, steps, "no-services"); !strings.Contains(page, "bind") || !strings.Contains(page, carol.username()) {
+		if page := text(t, steps, "no-services"); !strings.Contains(page, "bind") || !strings.Contains(page, carol.Username()) {
 			t.Errorf("the page tells carol %q, want the permission she lacks and her username", page)
 		}
 		carolSession := signIn(t, browser, backend.url, carol, "", nil)
 		refused(t, bindAs(t, carolSession, databases.Name), bindprotocol.ReasonForbidden,
-			carol.username(), `verb "bind"`, `"services"`, "bind.bindery.dev", databases.Name)
+			carol.Username(), `verb "bind"`, `"services"`, "bind.bindery.dev", databases.Name)
 	})
 	t.Run("an unknown Service", func(t *testing.T) {
 		refused(t, bindAs(t, aliceSession, missing), bindprotocol.ReasonServiceNotFound, missing)

@@ -32,7 +32,7 @@ func TestSameAPIFromTwoProviders(t *testing.T) {
 	p1 := newProvisioning(t)
 	svc1 := p1.databasesAs(group)
 	p1.waitChecked(svc1, metav1.ConditionTrue)
-	p1.grantBind(alice.username(), svc1.Name)
+	p1.grantBind(alice.Username(), svc1.Name)
 	startOperator(t, provider.Config())
 
 	secondProvider := framework.StartKube(t, "deploy/crd", "examples/database-operator/config/crd.yaml")
@@ -46,7 +46,7 @@ func TestSameAPIFromTwoProviders(t *testing.T) {
 	p2 := newProvisioningOn(t, secondProvider.Config())
 	svc2 := p2.databasesAs(group)
 	p2.waitChecked(svc2, metav1.ConditionTrue)
-	p2.grantBind(alice.username(), svc2.Name)
+	p2.grantBind(alice.Username(), svc2.Name)
 	startOperator(t, secondProvider.Config())
 
 	consumerCluster := framework.StartKube(t, "deploy/crd")
