@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Builds the servers the tests and `make run` need (kcp, kube-apiserver, etcd, kubectl) and the
-# helm CLI that `make verify` and the chart e2e test use, from the pinned Go modules under
-# hack/tools/, into a per-user cache keyed by tool, version and a hash of the tool module, then
-# links them into bin/tools/. A fresh clone on the same machine reuses the cache; a cold build of
-# everything takes about 11 minutes on 2 cores.
+# Builds the servers the tests and `make run` need (kcp with its front-proxy and cache server,
+# kube-apiserver, etcd, kubectl) and the helm CLI that `make verify` and the chart e2e test use,
+# from the pinned Go modules under hack/tools/, into a per-user cache keyed by tool, version and a
+# hash of the tool module, then links them into bin/tools/. A fresh clone on the same machine
+# reuses the cache; a cold build of everything takes about 12 minutes on 2 cores.
 #
 #   hack/tools.sh [tool...]   builds all tools, or only the named ones (kcp, kube, etcd, helm)
 #   hack/tools.sh kube-bind   builds kube-bind's konnector v0.8.2 (bin/tools/konnector-kube-bind), the
@@ -90,15 +90,29 @@ build_tool() {
     echo ">>> $name $version: cached in $target"
   else
     echo ">>> $name $version: building$missing from pinned Go modules (hack/tools/$(basename "$dir"))"
-    echo "    not in the cache yet; a cold build takes $estimate on 2 cores and is reused afterwards"
+    if [ -d "$target" ]; then
+      echo "    added to the cached $name since it was built; the rest stays cached"
+    else
+      echo "    not in the cache yet; a cold build takes $estimate on 2 cores and is reused afterwards"
+    fi
     local tmp="$target.tmp.$$"
     mkdir -p "$tmp"
     for spec in "$@"; do
       local pkg=${spec%=*} bin=${spec#*=}
+      # A binary added to a tool later (kcp's front-proxy and cache-server) does not rebuild the
+      # ones already cached for the same tool module.
+      [ -x "$target/$bin" ] && continue
       echo "    go build $pkg -> $bin"
       (cd "$dir" && with_progress "$bin" go build -trimpath -ldflags "$ldflags" -o "$tmp/$bin" "$pkg")
     done
-    rm -rf "$target" && mv "$tmp" "$target"
+    if [ -d "$target" ]; then
+      # Only the missing binaries were built: move them in next to the cached ones, which running
+      # servers may be using.
+      for f in "$tmp"/*; do mv "$f" "$target/"; done
+      rmdir "$tmp"
+    else
+      mv "$tmp" "$target"
+    fi
     echo "    done: $target"
   fi
   mkdir -p "$links"
@@ -112,9 +126,12 @@ kcp_kube_version=$(module_version "$root/hack/tools/kcp" k8s.io/kubernetes)
 helm_version=$(module_version "$root/hack/tools/helm" helm.sh/helm/v3)
 helm_client_go=$(module_version "$root/hack/tools/helm" k8s.io/client-go)
 
+# kcp-front-proxy and cache-server are what a sharded kcp needs besides the shards (test/servers
+# StartShardedKCP); built after kcp from the same packages, they add about a minute.
 build_tool "$root/hack/tools/kcp" kcp "$kcp_version" \
-  "$(version_ldflags "$kcp_kube_version+kcp-$kcp_version")" "about 6 minutes" \
-  github.com/kcp-dev/kcp/cmd/kcp=kcp
+  "$(version_ldflags "$kcp_kube_version+kcp-$kcp_version")" "about 7 minutes" \
+  github.com/kcp-dev/kcp/cmd/kcp=kcp github.com/kcp-dev/kcp/cmd/kcp-front-proxy=kcp-front-proxy \
+  github.com/kcp-dev/kcp/cmd/cache-server=cache-server
 build_tool "$root/hack/tools/kube" kube "$kube_version" \
   "$(version_ldflags "$kube_version")" "about 5 minutes" \
   k8s.io/kubernetes/cmd/kube-apiserver=kube-apiserver k8s.io/kubernetes/cmd/kubectl=kubectl
