@@ -42,8 +42,9 @@ type chain struct {
 	// agent restarts the syncagent (killed with agentProcess.Kill).
 	agentProcess *framework.Process
 	agent        func() *framework.Process
-	team         *framework.Workspace
-	backendURL   string
+	// exporter is the provider's workspace with the APIExport, team the team's.
+	exporter, team *framework.Workspace
+	backendURL     string
 	// service is the team's Service of the bound Databases; kind their kind in the workspace.
 	service string
 	kind    schema.GroupVersionKind
@@ -61,6 +62,7 @@ func newChain(t *testing.T) *chain {
 
 	t.Log("the provider publishes its Databases into an APIExport with the syncagent")
 	exporter := framework.NewWorkspace(t, "dbteam")
+	c.exporter = exporter
 	c.kind = schema.GroupVersionKind{Group: framework.UniqueName("db") + ".example", Version: "v1alpha1", Kind: "Database"}
 	published := databasesPR(syncagentv1alpha1.SourceResource{APIGroup: providerKind.Group, Kind: "Database"}, nil)
 	published.Spec.Projection = &syncagentv1alpha1.Projection{Group: c.kind.Group}
@@ -212,6 +214,7 @@ type teamCluster struct {
 	namespace  string
 	consumer   string
 	credential client.Client
+	token      string
 }
 
 // bindCluster starts a team cluster, signs u in at the backend in a headless browser, binds the
@@ -232,7 +235,7 @@ func (c *chain) bindCluster(t *testing.T, u framework.DevUser) *teamCluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tc.credential = framework.NewClient(t, cfg)
+	tc.credential, tc.token = framework.NewClient(t, cfg), cfg.BearerToken
 	tc.restart = func() *framework.Process {
 		tc.konnector = framework.StartKonnector(t, kube.Config())
 		return tc.konnector
