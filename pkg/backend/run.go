@@ -73,6 +73,8 @@ type Options struct {
 	// cluster (default: ProviderConfig's host and CA).
 	ConsumerServerURL string
 	ConsumerCAData    []byte
+	// OpaqueConsumerNames names new Consumers without the username (consumers.OpaqueName).
+	OpaqueConsumerNames bool
 	// LeaderElection lets several replicas serve, one running the controllers.
 	LeaderElection bool
 	// MetricsBindAddress and HealthProbeBindAddress; "0" disables.
@@ -201,7 +203,7 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	recorder := mgr.GetEventRecorderFor("bindery-backend")
 	provisioner := &consumers.Provisioner{Client: direct, APIs: apis.direct, Config: opts.ProviderConfig, ServerURL: opts.ConsumerServerURL,
-		CAData: opts.ConsumerCAData, Recorder: recorder}
+		CAData: opts.ConsumerCAData, Recorder: recorder, OpaqueNames: opts.OpaqueConsumerNames}
 	if err := setupControllers(mgr, apis.cached, recorder); err != nil {
 		return err
 	}

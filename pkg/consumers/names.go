@@ -36,12 +36,28 @@ const (
 // user who sends the same cluster ID gets another Consumer; the username is only for people
 // reading the name, and two users whose names sanitize alike still differ by the hash.
 func Name(identity bindv1alpha1.ConsumerIdentity, clusterID string) string {
+	return readable(identity.Username) + "-" + identityHash(identity, clusterID)
+}
+
+// OpaqueNamePrefix starts the name of a Consumer named by OpaqueName.
+const OpaqueNamePrefix = "consumer"
+
+// OpaqueName is Name without the username: "consumer-" and the same hash. A reseller's backend
+// names its Consumers so (Provisioner.OpaqueNames), because the names of their namespaces travel
+// on to its own provider, in the names and ownership marks of the copies there: the hash tells
+// the reseller's consumers apart without saying who they are.
+func OpaqueName(identity bindv1alpha1.ConsumerIdentity, clusterID string) string {
+	return OpaqueNamePrefix + "-" + identityHash(identity, clusterID)
+}
+
+// identityHash is the hash part of a Consumer's name: issuer, subject and cluster ID.
+func identityHash(identity bindv1alpha1.ConsumerIdentity, clusterID string) string {
 	h := sha256.New()
 	// Length prefixes keep the fields apart: no two triples hash the same input.
 	for _, part := range []string{identity.Issuer, identity.Subject, clusterID} {
 		fmt.Fprintf(h, "%d:%s", len(part), part)
 	}
-	return readable(identity.Username) + "-" + hex.EncodeToString(h.Sum(nil))[:hashLength]
+	return hex.EncodeToString(h.Sum(nil))[:hashLength]
 }
 
 // NamespaceName is the namespace a Consumer owns on the provider cluster.

@@ -62,3 +62,20 @@ func TestNameOfOddUsernames(t *testing.T) {
 		}
 	}
 }
+
+func TestOpaqueNameHasTheHashButNoUsername(t *testing.T) {
+	carol := bindv1alpha1.ConsumerIdentity{Issuer: "https://issuer.example.com", Subject: "42", Username: "oidc:carol@example.com"}
+	opaque, readable := OpaqueName(carol, "cluster-uid"), Name(carol, "cluster-uid")
+	if strings.Contains(opaque, "carol") || strings.Contains(opaque, "example") {
+		t.Errorf("OpaqueName = %q names the user", opaque)
+	}
+	if want := OpaqueNamePrefix + readable[strings.LastIndex(readable, "-"):]; opaque != want {
+		t.Errorf("OpaqueName = %q, want %q: the hash of Name", opaque, want)
+	}
+	if errs := validation.IsDNS1123Label(NamespaceName(opaque)); len(errs) > 0 {
+		t.Errorf("namespace of %q is no DNS label: %v", opaque, errs)
+	}
+	if OpaqueName(carol, "another-cluster") == opaque {
+		t.Error("another cluster gives the same opaque name")
+	}
+}

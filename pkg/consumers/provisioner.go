@@ -60,6 +60,10 @@ type Provisioner struct {
 	TokenTTL time.Duration
 	// Recorder, if set, records an event on the Consumer when a Bind changes its Ready condition.
 	Recorder record.EventRecorder
+	// OpaqueNames names new Consumers, and so their namespaces, by OpaqueName (no username): for
+	// a reseller, whose Consumer namespaces' names reach its own provider. A Consumer made
+	// before under the other rule keeps its name and is found by the next bind.
+	OpaqueNames bool
 }
 
 func (p *Provisioner) access() access { return access{client: p.Client, apis: p.APIs} }
@@ -133,12 +137,20 @@ func (p *Provisioner) provisionAndReport(ctx context.Context, consumer *bindv1al
 // consumerFor returns the Consumer of the user's cluster with the Service in spec.services,
 // creating it (with the revoking finalizer) or adding the Service.
 func (p *Provisioner) consumerFor(ctx context.Context, identity bindv1alpha1.ConsumerIdentity, cluster bindv1alpha1.ConsumerCluster, serviceName string) (*bindv1alpha1.Consumer, error) {
-	name := Name(identity, cluster.ID)
+	// A Consumer made under the other naming rule (before OpaqueNames was switched) is found
+	// again, so that switching never leaves a cluster with two Consumers.
+	name, other := Name(identity, cluster.ID), OpaqueName(identity, cluster.ID)
+	if p.OpaqueNames {
+		name, other = other, name
+	}
 	consumer := &bindv1alpha1.Consumer{}
 	err := retry.OnError(retry.DefaultRetry, func(err error) bool {
 		return apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err)
 	}, func() error {
 		err := p.Client.Get(ctx, client.ObjectKey{Name: name}, consumer)
+		if apierrors.IsNotFound(err) {
+			err = p.Client.Get(ctx, client.ObjectKey{Name: other}, consumer)
+		}
 		if apierrors.IsNotFound(err) {
 			consumer = newConsumer(name, identity, cluster, serviceName)
 			return p.Client.Create(ctx, consumer)

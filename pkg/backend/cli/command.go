@@ -111,6 +111,7 @@ func bindFlags(cmd *cobra.Command, f *flags) {
 	fs.StringVar(&o.DevOIDC.StateDir, "dev-oidc-state-dir", "", "keeps the embedded issuer's CA and signing key across restarts and writes its CA to ca.crt there, for the provider's kube-apiserver to trust")
 	fs.StringVar(&o.ConsumerServerURL, "consumer-server-url", "", "URL where consumers' konnectors reach the provider cluster (default: the --kubeconfig server)")
 	fs.StringVar(&f.consumerCAFile, "consumer-ca-file", "", "CA bundle konnectors trust for --consumer-server-url (default: the --kubeconfig CA)")
+	fs.BoolVar(&o.OpaqueConsumerNames, "opaque-consumer-names", false, "name new Consumers and their namespaces consumer-<hash>, without the username: for a reseller, whose Consumer namespaces' names travel on to its own provider in the copies' names and marks")
 	fs.BoolVar(&o.LeaderElection, "leader-elect", false, "run the controllers on one replica at a time (every replica serves the page and API)")
 	fs.StringVar(&o.MetricsBindAddress, "metrics-bind-address", ":8080", "address of the Prometheus metrics endpoint; 0 disables it")
 	fs.StringVar(&o.HealthProbeBindAddress, "health-probe-bind-address", ":8081", "address of /healthz and /readyz; 0 disables them")

@@ -13,15 +13,17 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	bindv1alpha1 "github.com/bindery-dev/bindery/apis/bind/v1alpha1"
 	"github.com/bindery-dev/bindery/test/framework"
 )
 
 // TestResell runs the chains C1 -> B1 -> A, C2 -> B1 -> A and B2 -> A at once, in one set of
 // clusters; each subtest cleans up what it created.
 func TestResell(t *testing.T) {
-	ch := newChain(t)
+	ch := newChain(t, "--opaque-consumer-names")
 	t.Run("ObjectsCrossBothHops", func(t *testing.T) { testObjectsCrossBothHops(t, ch) })
 	t.Run("Isolation", func(t *testing.T) { testIsolation(t, ch) })
+	t.Run("ALearnsNothingOfTheEndConsumer", func(t *testing.T) { testNamesOnA(t, ch) })
 }
 
 // order is a Database ordered by one end consumer, and where it travels.
@@ -158,4 +160,36 @@ func testIsolation(t *testing.T, ch *chain) {
 func listErr(ctx context.Context, c client.Client, kind schema.GroupVersionKind, namespace string) error {
 	_, err := list(ctx, c, kind, namespace)
 	return err
+}
+
+// testNamesOnA: A can trace the copy of C1's Database to B1, its Consumer, and to one of B1's
+// consumers, but nothing it sees names C1's user: not the copy's namespace or name, not a label
+// or annotation.
+func testNamesOnA(t *testing.T, ch *chain) {
+	ctx := framework.Context(t)
+	o := &order{who: ch.c1, at: ch.c1AtB1, viaB1: true, obj: framework.Database(ch.c1AtB1.kind, "shop", "traced")}
+	framework.CreateWhenServed(t, ch.c1.client, o.obj)
+	t.Cleanup(func() { ch.deleteAndWait(t, o) })
+	copyOnA := ch.waitCopyOnA(t, o)
+	if copyOnA.GetNamespace() != ch.b1AtA.namespace {
+		t.Errorf("C1's copy on A is in namespace %s, want B1's %s", copyOnA.GetNamespace(), ch.b1AtA.namespace)
+	}
+	var b1 bindv1alpha1.Consumer
+	if err := ch.a.client.Get(ctx, client.ObjectKey{Name: ch.b1AtA.consumer}, &b1); err != nil {
+		t.Fatal(err)
+	}
+	if b1.Spec.Identity.Username != resellerOne.Username() {
+		t.Errorf("the Consumer owning C1's copy on A is %s, want B1's user %s", b1.Spec.Identity.Username, resellerOne.Username())
+	}
+	seen := []string{copyOnA.GetNamespace(), copyOnA.GetName()}
+	for _, m := range []map[string]string{copyOnA.GetLabels(), copyOnA.GetAnnotations()} {
+		for k, v := range m {
+			seen = append(seen, k, v)
+		}
+	}
+	for _, s := range seen {
+		if strings.Contains(s, carol.Name) {
+			t.Errorf("A sees C1's user %s in %q on the copy %s/%s", carol.Name, s, copyOnA.GetNamespace(), copyOnA.GetName())
+		}
+	}
 }
