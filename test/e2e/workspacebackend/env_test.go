@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -205,6 +206,7 @@ func waitCondition[T client.Object](t *testing.T, c client.Client, obj T, condit
 
 // teamCluster is one of the team's Kubernetes clusters with the Service bound and a konnector.
 type teamCluster struct {
+	config    *rest.Config
 	client    client.Client
 	konnector *framework.Process
 	restart   func() *framework.Process
@@ -222,7 +224,7 @@ type teamCluster struct {
 func (c *chain) bindCluster(t *testing.T, u framework.DevUser) *teamCluster {
 	t.Helper()
 	kube := framework.StartKube(t, "deploy/crd")
-	tc := &teamCluster{client: framework.NewClient(t, kube.Config())}
+	tc := &teamCluster{config: kube.Config(), client: framework.NewClient(t, kube.Config())}
 	session := framework.SignIn(t, framework.Browser(t, true), c.backendURL, u.Name, u.Password, "", nil)
 	bound, binding := framework.BindInto(t, tc.client, c.backendURL, session, c.service, "")
 	if len(bound.Resources) != 1 || len(bound.Resources[0].Consumer.Versions) == 0 {
