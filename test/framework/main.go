@@ -25,22 +25,35 @@ func Main(m *testing.M) {
 // Run is Main for a TestMain that prepares more around the tests (an issuer kcp is to trust,
 // say): it starts kcp with opts, runs the tests, stops kcp and returns the exit code.
 func Run(m *testing.M, opts servers.KCPOptions) int {
-	server, err := servers.StartKCP(context.Background(), opts)
+	return runAgainst(m, "kcp", func() (func(), func() string, error) {
+		server, err := servers.StartKCP(context.Background(), opts)
+		if err != nil {
+			return nil, nil, err
+		}
+		kcpServer = server
+		return server.Stop, func() string {
+			return fmt.Sprintf("--- last lines of kcp's log (%s) ---\n%s\n", server.LogPath(), server.LogTail(60))
+		}, nil
+	})
+}
+
+// runAgainst starts the servers of a test binary, runs its tests, prints the servers' logs when
+// a test failed, stops the servers and returns the exit code.
+func runAgainst(m *testing.M, what string, start func() (stop func(), logs func() string, err error)) int {
+	stop, logs, err := start()
 	if err != nil {
 		if errors.Is(err, servers.ErrToolMissing) {
 			fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
 		} else {
-			fmt.Fprintf(os.Stderr, "e2e: starting kcp: %v\n", err)
+			fmt.Fprintf(os.Stderr, "e2e: starting %s: %v\n", what, err)
 		}
 		return 1
 	}
-	kcpServer = server
-	defer server.Stop()
+	defer stop()
 
 	code := m.Run()
 	if code != 0 {
-		fmt.Fprintf(os.Stderr, "\n--- tests failed; last lines of kcp's log (%s) ---\n%s\n--- end of kcp log ---\n",
-			server.LogPath(), server.LogTail(60))
+		fmt.Fprintf(os.Stderr, "\n--- tests failed ---\n%s--- end of the logs of %s ---\n", logs(), what)
 	}
 	return code
 }

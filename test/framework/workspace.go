@@ -52,8 +52,9 @@ func (w *Workspace) Delete(t testing.TB) {
 type WorkspaceOption func(*workspaceOptions)
 
 type workspaceOptions struct {
-	parent logicalcluster.Path
-	typ    *tenancyv1alpha1.WorkspaceTypeReference
+	parent   logicalcluster.Path
+	typ      *tenancyv1alpha1.WorkspaceTypeReference
+	location *tenancyv1alpha1.WorkspaceLocation
 }
 
 // InParent creates the workspace below parent instead of root, e.g. root:org for root:org:team.
@@ -76,12 +77,12 @@ func NewWorkspace(t testing.TB, prefix string, opts ...WorkspaceOption) *Workspa
 	for _, opt := range opts {
 		opt(&o)
 	}
-	kcp := KCP(t)
+	kcp := kcpFront(t)
 	parent := NewClient(t, kcp.ClusterConfig(o.parent.String()))
 
 	ws := &tenancyv1alpha1.Workspace{
 		ObjectMeta: metav1.ObjectMeta{Name: UniqueName(prefix)},
-		Spec:       tenancyv1alpha1.WorkspaceSpec{Type: o.typ},
+		Spec:       tenancyv1alpha1.WorkspaceSpec{Type: o.typ, Location: o.location},
 	}
 	// A parent that just turned Ready may not serve the Workspace API for a moment yet.
 	CreateWhenServed(t, parent, ws)

@@ -37,4 +37,4 @@ func CPUTime(pid int) (time.Duration, error) {
 }
 
 // Pid is the process id of the kcp server.
-func (k *KCP) Pid() int { return k.cmd.Process.Pid }
+func (k *KCP) Pid() int { return k.proc.pid() }

@@ -10,12 +10,9 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"k8s.io/client-go/rest"
@@ -43,9 +40,7 @@ type KCPOptions struct {
 type KCP struct {
 	opts       KCPOptions
 	ownRootDir bool
-	cmd        *exec.Cmd
-	exited     chan struct{}
-	exitErr    error
+	proc       *process
 	stopOnce   sync.Once
 	admin      *rest.Config
 }
@@ -56,27 +51,17 @@ func StartKCP(ctx context.Context, opts KCPOptions) (*KCP, error) {
 	if err != nil {
 		return nil, err
 	}
-	k := &KCP{opts: opts, exited: make(chan struct{})}
+	k := &KCP{opts: opts}
 	if err := k.defaultOptions(); err != nil {
 		return nil, err
 	}
-	logFile, err := os.OpenFile(k.opts.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("opening kcp log: %w", err)
+	ports := []int{k.opts.SecurePort, k.opts.EtcdClientPort, k.opts.EtcdPeerPort}
+	if k.proc, err = startProcess("kcp", binary, k.opts.LogPath, ports, k.args()...); err != nil {
+		return nil, err
 	}
-	k.cmd = exec.Command(binary, k.args()...)
-	k.cmd.Stdout, k.cmd.Stderr = logFile, logFile
-	k.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := k.cmd.Start(); err != nil {
-		_ = logFile.Close()
-		return nil, fmt.Errorf("starting kcp: %w", err)
-	}
-	go func() {
-		k.exitErr = k.cmd.Wait()
-		_ = logFile.Close()
-		close(k.exited)
-	}()
-	if err := k.waitReady(ctx); err != nil {
+	readyCtx, cancel := context.WithTimeout(ctx, k.opts.StartTimeout)
+	defer cancel()
+	if err := k.proc.waitUntil(readyCtx, k.checkReady); err != nil {
 		k.Stop()
 		return nil, fmt.Errorf("kcp did not become ready: %w\n--- last lines of %s ---\n%s", err, k.opts.LogPath, k.LogTail(30))
 	}
@@ -121,31 +106,6 @@ func (k *KCP) args() []string {
 		"--embedded-etcd-peer-port", strconv.Itoa(k.opts.EtcdPeerPort),
 	}
 	return append(args, k.opts.ExtraArgs...)
-}
-
-// waitReady polls until kcp wrote its admin kubeconfig and /readyz answers 200.
-func (k *KCP) waitReady(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, k.opts.StartTimeout)
-	defer cancel()
-	ticker := time.NewTicker(250 * time.Millisecond)
-	defer ticker.Stop()
-	var lastErr error
-	for {
-		select {
-		case <-k.exited:
-			if strings.Contains(k.LogTail(50), "address already in use") {
-				return fmt.Errorf("kcp exited: one of its ports (%d, %d, %d) is already in use",
-					k.opts.SecurePort, k.opts.EtcdClientPort, k.opts.EtcdPeerPort)
-			}
-			return fmt.Errorf("kcp exited: %v", k.exitErr)
-		case <-ctx.Done():
-			return fmt.Errorf("%w (last check: %v)", ctx.Err(), lastErr)
-		case <-ticker.C:
-		}
-		if lastErr = k.checkReady(ctx); lastErr == nil {
-			return nil
-		}
-	}
 }
 
 func (k *KCP) checkReady(ctx context.Context) error {
@@ -238,22 +198,11 @@ func (k *KCP) LogTail(n int) string { return TailFile(k.opts.LogPath, n) }
 // Stop terminates kcp (SIGTERM, then SIGKILL after 20 s) and removes a temporary root directory.
 func (k *KCP) Stop() {
 	k.stopOnce.Do(func() {
-		terminate(k.cmd.Process.Pid, k.exited, 20*time.Second)
+		k.proc.stop()
 		if k.ownRootDir {
 			_ = os.RemoveAll(k.opts.RootDir)
 		}
 	})
-}
-
-// terminate sends SIGTERM to a process group and SIGKILL if it has not exited within grace.
-func terminate(pid int, exited <-chan struct{}, grace time.Duration) {
-	_ = syscall.Kill(-pid, syscall.SIGTERM)
-	select {
-	case <-exited:
-	case <-time.After(grace):
-		_ = syscall.Kill(-pid, syscall.SIGKILL)
-		<-exited
-	}
 }
 
 // FreePort asks the kernel for a free TCP port on 127.0.0.1.
