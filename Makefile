@@ -17,6 +17,8 @@ ETCD_PEER_PORT ?=
 # make run's bindery-backend (page and API) and its development OIDC issuer (default BACKEND_PORT+1).
 BACKEND_PORT ?= 8443
 ISSUER_PORT ?=
+# make run's bindery-backend serving the workspace root:team-a (default BACKEND_PORT+2).
+TEAM_BACKEND_PORT ?=
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS = -X github.com/bindery-dev/bindery/pkg/version.Version=$(VERSION)
 STATE_DIR ?= .bindery
@@ -110,7 +112,7 @@ run: tools build ## start kcp, a provider and a consumer cluster and the quickst
 	@$(GO) build -o bin/localenv ./hack/localenv
 	@bin/localenv start --state $(STATE_DIR) --bin-dir bin --kcp-port $(KCP_PORT) \
 		$(if $(ETCD_CLIENT_PORT),--etcd-client-port $(ETCD_CLIENT_PORT)) $(if $(ETCD_PEER_PORT),--etcd-peer-port $(ETCD_PEER_PORT)) \
-		--backend-port $(BACKEND_PORT) $(if $(ISSUER_PORT),--issuer-port $(ISSUER_PORT))
+		--backend-port $(BACKEND_PORT) $(if $(ISSUER_PORT),--issuer-port $(ISSUER_PORT)) $(if $(TEAM_BACKEND_PORT),--team-backend-port $(TEAM_BACKEND_PORT))
 
 .PHONY: stop
 stop: ## stop what make run started

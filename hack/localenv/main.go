@@ -4,7 +4,9 @@
 // the provider workspace root:provider, bindery-manager, and the consumer workspaces root:team-a and
 // root:team-b bound to the export; then bindery-backend with its development OIDC issuer offering
 // the same Databases to Kubernetes clusters, and a consumer Kubernetes cluster running
-// bindery-konnector, ready for `kubectl bindery bind`. Everything runs as background processes, with state, logs and
+// bindery-konnector, ready for `kubectl bindery bind`; and a second bindery-backend serving the
+// workspace root:team-a, with team-a's own Kubernetes cluster and its konnector, for the chain
+// team-a's cluster -> root:team-a -> the provider. Everything runs as background processes, with state, logs and
 // kubeconfigs in one folder (default .bindery/); a second start reuses the data.
 //
 //	localenv start   start the environment in the background (or report the running one)
@@ -34,6 +36,7 @@ func main() {
 	fs.IntVar(&opts.etcdPeerPort, "etcd-peer-port", 0, "peer port of kcp's embedded etcd (default: --kcp-port + 2)")
 	fs.IntVar(&opts.backendPort, "backend-port", 8443, "port of bindery-backend's page and API on 127.0.0.1")
 	fs.IntVar(&opts.issuerPort, "issuer-port", 0, "port of the backend's development OIDC issuer on 127.0.0.1 (default: --backend-port + 1)")
+	fs.IntVar(&opts.teamBackendPort, "team-backend-port", 0, "port of the bindery-backend serving the workspace root:team-a on 127.0.0.1 (default: --backend-port + 2)")
 	_ = fs.Parse(args)
 	if opts.etcdClientPort == 0 {
 		opts.etcdClientPort = opts.kcpPort + 1
@@ -43,6 +46,9 @@ func main() {
 	}
 	if opts.issuerPort == 0 {
 		opts.issuerPort = opts.backendPort + 1
+	}
+	if opts.teamBackendPort == 0 {
+		opts.teamBackendPort = opts.backendPort + 2
 	}
 
 	var err error
@@ -65,7 +71,7 @@ func main() {
 
 func usage() {
 	fmt.Fprintln(os.Stderr, `usage: localenv start|stop [--state .bindery] [--bin-dir bin] [--kcp-port 6443] [--etcd-client-port N] [--etcd-peer-port N]
-                          [--backend-port 8443] [--issuer-port N]
+                          [--backend-port 8443] [--issuer-port N] [--team-backend-port N]
 
 start  starts kcp, a provider kube cluster, a consumer kube cluster and bindery's quickstart in
        the background and prints how to use them (binaries from --bin-dir, built by make run)
@@ -73,11 +79,12 @@ stop   stops them (their data stays in the state folder for the next start)`)
 }
 
 type options struct {
-	stateDir       string
-	binDir         string
-	kcpPort        int
-	etcdClientPort int
-	etcdPeerPort   int
-	backendPort    int
-	issuerPort     int
+	stateDir        string
+	binDir          string
+	kcpPort         int
+	etcdClientPort  int
+	etcdPeerPort    int
+	backendPort     int
+	issuerPort      int
+	teamBackendPort int
 }

@@ -22,15 +22,19 @@ import (
 
 // environment is what `localenv serve` runs: the servers, and bindery's processes next to them.
 type environment struct {
-	state     stateDir
-	binDir    string
-	kcp       *servers.KCP
-	provider  *servers.Kube
-	consumer  *servers.Kube
-	processes []*process
+	state    stateDir
+	binDir   string
+	kcp      *servers.KCP
+	provider *servers.Kube
+	consumer *servers.Kube
+	// teamCluster is team-a's own Kubernetes cluster, which extends the workspace root:team-a.
+	teamCluster *servers.Kube
+	processes   []*process
 	// backendURL is where bindery-backend serves; users are its development issuer's.
 	backendURL string
 	users      []devoidc.User
+	// teamBackendURL is where the bindery-backend serving root:team-a serves.
+	teamBackendURL string
 }
 
 // serve starts the servers and the quickstart's processes in the foreground, writes kubeconfigs
@@ -71,7 +75,14 @@ func serve(opts options) error {
 		{"the consumer workspaces " + strings.Join(consumerWorkspaces, " and ") + ", bound to the export", e.bindConsumers},
 		{fmt.Sprintf("bindery-backend on 127.0.0.1:%d with its development OIDC issuer, offering Databases to Kubernetes clusters", opts.backendPort),
 			func(ctx context.Context) error { return e.startBackend(ctx, opts) }},
-		{"bindery-konnector in the consumer cluster", e.startKonnector},
+		{"bindery-konnector in the consumer cluster", func(ctx context.Context) error {
+			return e.startKonnector(ctx, "bindery-konnector", e.consumer, e.state.consumerKubeconfig())
+		}},
+		{fmt.Sprintf("bindery-backend on 127.0.0.1:%d serving the workspace root:team-a, signing in at the same issuer", opts.teamBackendPort),
+			func(ctx context.Context) error { return e.startTeamBackend(ctx, opts) }},
+		{"bindery-konnector in team-a's cluster", func(ctx context.Context) error {
+			return e.startKonnector(ctx, "bindery-konnector-team-a", e.teamCluster, e.state.teamKubeconfig())
+		}},
 	} {
 		if err := e.runStep(ctx, step.what, step.run); err != nil {
 			return err
@@ -126,6 +137,7 @@ func (e *environment) startServers(ctx context.Context, opts options) (stop func
 	}{
 		{"the provider cluster", ports.Provider, e.state.providerEtcd(), e.state.providerCerts(), e.state.providerKubeconfig(), &e.provider},
 		{"the consumer cluster", ports.Consumer, e.state.consumerEtcd(), e.state.consumerCerts(), e.state.consumerKubeconfig(), &e.consumer},
+		{"team-a's cluster", ports.TeamA, e.state.teamEtcd(), e.state.teamCertsDir(), e.state.teamKubeconfig(), &e.teamCluster},
 	} {
 		err = e.runStep(ctx, fmt.Sprintf("%s (kube-apiserver + etcd) on 127.0.0.1:%d", cluster.what, cluster.port), func(context.Context) error {
 			kube, err := servers.StartKube(servers.KubeOptions{EtcdDataDir: cluster.etcd, CertDir: cluster.certs, SecurePort: cluster.port})
@@ -159,7 +171,12 @@ func (e *environment) runStep(ctx context.Context, what string, run func(context
 
 // start starts one of bindery's processes from the binaries `make run` built.
 func (e *environment) start(name string, args ...string) error {
-	p, err := startProcess(name, binary(e.binDir, name), args, filepath.Join(e.state.logsDir(), name+".log"))
+	return e.startAs(name, name, args...)
+}
+
+// startAs starts the binary under another name, for its log, when it runs more than once.
+func (e *environment) startAs(name, binaryName string, args ...string) error {
+	p, err := startProcess(name, binary(e.binDir, binaryName), args, filepath.Join(e.state.logsDir(), name+".log"))
 	if err != nil {
 		return err
 	}
@@ -200,9 +217,11 @@ func (e *environment) summary() string {
   kcp                   %[2]s (log %[3]s)
   provider cluster      %[4]s
   consumer cluster      %[13]s
+  team-a's cluster      %[19]s (extends the workspace root:team-a)
   bindery-backend       %[14]s (development OIDC issuer; its CA: %[15]s/ca.crt)
-  processes             database-operator, bindery-syncagent, bindery-manager, bindery-backend,
-                        bindery-konnector (logs in %[5]s/)
+                        %[20]s (serves the workspace root:team-a, same issuer)
+  processes             database-operator, bindery-syncagent, bindery-manager, two bindery-backends,
+                        two bindery-konnectors (logs in %[5]s/)
 
 Kubeconfigs:
   %[6]s             kcp admin, workspace root
@@ -211,6 +230,7 @@ Kubeconfigs:
   %[11]s          consumer workspace root:team-b
   %[12]s        the provider's Kubernetes cluster
   %[16]s        a consumer's own Kubernetes cluster (runs bindery-konnector)
+  %[21]s  team-a's own Kubernetes cluster (runs bindery-konnector)
 
 Users of the development issuer (also in %[17]s):
 %[18]s
@@ -220,12 +240,14 @@ Next steps (docs/quickstart.md walks through them):
   kubectl --kubeconfig %[10]s wait database/orders --for=condition=Ready --timeout=2m
   kubectl bindery catalog --kubeconfig %[6]s
   kubectl bindery bind %[14]s --kubeconfig %[16]s --konnector=skip
+  kubectl bindery bind %[20]s --kubeconfig %[21]s --konnector=skip
 
 Stop everything with: make stop (data stays in %[1]s/ for the next make run)
 `, s, e.kcp.AdminConfig().Host, s.kcpLog(), e.provider.Config().Host, s.logsDir(),
 		s.kcpKubeconfig(), s.providerWorkspaceKubeconfig(), providerWorkspace, exportName,
 		s.kubeconfig("team-a"), s.kubeconfig("team-b"), s.providerKubeconfig(),
-		e.consumer.Config().Host, e.backendURL, s.issuerDir(), s.consumerKubeconfig(), s.backendUsers(), e.userLines())
+		e.consumer.Config().Host, e.backendURL, s.issuerDir(), s.consumerKubeconfig(), s.backendUsers(), e.userLines(),
+		e.teamCluster.Config().Host, e.teamBackendURL, s.teamKubeconfig())
 }
 
 // userLines lists the issuer's users with their passwords and what they may do.
@@ -234,7 +256,7 @@ func (e *environment) userLines() string {
 	for _, u := range e.users {
 		may := "may sign in, but not bind (no RBAC for it)"
 		if u.Username == devUserNames[0] {
-			may = "may bind the Service " + serviceName
+			may = "may bind the Service " + serviceName + " at both backends"
 		}
 		fmt.Fprintf(&b, "  %-8s password %s  %s\n", u.Username, u.Password, may)
 	}

@@ -35,7 +35,8 @@ func start(opts options) error {
 	}
 	cmd := exec.Command(self, "serve", "--state", opts.stateDir, "--bin-dir", opts.binDir, "--kcp-port", fmt.Sprint(opts.kcpPort),
 		"--etcd-client-port", fmt.Sprint(opts.etcdClientPort), "--etcd-peer-port", fmt.Sprint(opts.etcdPeerPort),
-		"--backend-port", fmt.Sprint(opts.backendPort), "--issuer-port", fmt.Sprint(opts.issuerPort))
+		"--backend-port", fmt.Sprint(opts.backendPort), "--issuer-port", fmt.Sprint(opts.issuerPort),
+		"--team-backend-port", fmt.Sprint(opts.teamBackendPort))
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {

@@ -25,6 +25,11 @@ func (s stateDir) providerKubeconfig() string { return s.path("provider.kubeconf
 func (s stateDir) consumerEtcd() string       { return s.path("consumer/etcd") }
 func (s stateDir) consumerCerts() string      { return s.path("consumer/certs") }
 func (s stateDir) consumerKubeconfig() string { return s.path("consumer.kubeconfig") }
+func (s stateDir) teamCertsDir() string       { return s.path("team-a-cluster/certs") }
+func (s stateDir) teamEtcd() string           { return s.path("team-a-cluster/etcd") }
+func (s stateDir) teamKubeconfig() string     { return s.path("team-a-cluster.kubeconfig") }
+func (s stateDir) teamBackendURLFile() string { return s.path("team-a-backend-url") }
+func (s stateDir) teamClientSecret() string   { return s.path("backend/team-a-client-secret") }
 func (s stateDir) backendUsers() string       { return s.path("backend/users.yaml") }
 func (s stateDir) issuerDir() string          { return s.path("backend/dev-oidc") }
 func (s stateDir) backendURLFile() string     { return s.path("backend-url") }

@@ -32,6 +32,8 @@ type boundServices struct {
 	// missing are Services that do not exist; problems those that do not resolve.
 	missing  []string
 	problems []*services.Error
+	// quotas are the resolved Services' spec.quota, by name.
+	quotas map[string]*bindv1alpha1.ObjectQuota
 }
 
 // resolveBound resolves every Service the Consumer bound. A Service that is missing or does not
@@ -55,6 +57,12 @@ func (a access) resolveBound(ctx context.Context, consumer *bindv1alpha1.Consume
 			return out, err
 		}
 		out.resolved = append(out.resolved, resolved)
+		if svc.Spec.Quota != nil {
+			if out.quotas == nil {
+				out.quotas = map[string]*bindv1alpha1.ObjectQuota{}
+			}
+			out.quotas[svc.Name] = svc.Spec.Quota
+		}
 	}
 	return out, nil
 }
@@ -65,6 +73,9 @@ func (a access) provision(ctx context.Context, consumer *bindv1alpha1.Consumer) 
 	bound, err := a.resolveBound(ctx, consumer)
 	if err == nil {
 		err = a.ensure(ctx, consumer, Rules(bound.resolved))
+	}
+	if err == nil {
+		err = a.ensureQuota(ctx, consumer, bound)
 	}
 	if err == nil {
 		err = a.publishAPIs(ctx, consumer, bound)

@@ -44,6 +44,11 @@ type ConsumerSpec struct {
 	// +listType=map
 	// +listMapKey=name
 	Services []BoundService `json:"services,omitempty"`
+	// Quota caps how many objects of each bound resource this Consumer may have on the provider,
+	// in place of the quotas of its Services (spec.quota there): the provider's limit for one
+	// reseller, say. Unset: the Services' quotas apply.
+	// +optional
+	Quota *ObjectQuota `json:"quota,omitempty"`
 }
 
 // ConsumerIdentity is an OIDC identity.
@@ -127,6 +132,8 @@ const (
 const (
 	// ConsumerLabel names the Consumer a namespace, ServiceAccount, Role or RoleBinding belongs to.
 	ConsumerLabel = "bind.bindery.dev/consumer"
+	// QuotaName is the ResourceQuota in a Consumer's namespace that enforces its ObjectQuota.
+	QuotaName = "bindery-objects"
 )
 
 // ConsumerList is a list of Consumers.

@@ -39,6 +39,22 @@ type ServiceSpec struct {
 	// Consumers receive each one's projected API (the same schema kcp consumers see); its related
 	// objects travel with it.
 	PublishedResources metav1.LabelSelector `json:"publishedResources"`
+	// Quota caps, for every Consumer that binds the Service, how many objects of each of its
+	// resources the Consumer may have on the provider. A Consumer's own spec.quota takes its
+	// place. Unset: no cap.
+	// +optional
+	Quota *ObjectQuota `json:"quota,omitempty"`
+}
+
+// ObjectQuota caps the objects one Consumer may have in its namespace on the provider. The
+// backend enforces it with a ResourceQuota there (count/<resource>.<group> for every
+// provider-side resource the Consumer bound), so the provider's kube-apiserver refuses the object
+// over the cap; the konnector reports the refusal on the consumer's object as the condition
+// sync.bindery.dev/Synced with reason QuotaExceeded, and an event of that reason.
+type ObjectQuota struct {
+	// MaxObjects is how many objects of each resource one Consumer may have; 0 allows none.
+	// +kubebuilder:validation:Minimum=0
+	MaxObjects int64 `json:"maxObjects"`
 }
 
 // ServiceStatus is what the backend found for the Service.

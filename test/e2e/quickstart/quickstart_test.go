@@ -79,12 +79,30 @@ var expectations = map[string]expectation{
 		contains: []string{"bindery-oidc-alice-example-com-", "shop-orders"}},
 	"kubectl --kubeconfig .bindery/consumer.kubeconfig -n shop delete database orders": {
 		contains: []string{`database.db.example.com "orders" deleted`}},
+	// Part 8: team-a's cluster -> root:team-a -> the provider.
+	"export TEAM_A_BACKEND=$(cat .bindery/team-a-backend-url)": {},
+	"kubectl bindery bind $TEAM_A_BACKEND --kubeconfig .bindery/team-a-cluster.kubeconfig --konnector=skip": {
+		browser: &signIn{user: "alice", pick: "databases"}, contains: []string{"ServiceBinding databases is Ready"}},
+	"kubectl --kubeconfig .bindery/team-a-cluster.kubeconfig create namespace analytics": {
+		contains: []string{"namespace/analytics created"}},
+	"kubectl --kubeconfig .bindery/team-a-cluster.kubeconfig -n analytics apply -f examples/quickstart/database.yaml": {
+		contains: []string{"database.db.example.com/orders created"}},
+	"kubectl --kubeconfig .bindery/team-a-cluster.kubeconfig -n analytics wait database/orders --for=condition=Ready --timeout=3m": {
+		contains: []string{"condition met"}},
+	"export TEAM_SECRET=$(kubectl --kubeconfig .bindery/team-a-cluster.kubeconfig -n analytics get database orders -o jsonpath='{.status.credentialsSecretRef.name}')": {},
+	"kubectl --kubeconfig .bindery/team-a-cluster.kubeconfig -n analytics get secret $TEAM_SECRET -o jsonpath='{.data.password}' | base64 -d; echo": {
+		minLength: 16},
+	"kubectl --kubeconfig .bindery/team-a.kubeconfig get databases -A": {
+		contains: []string{"bindery-oidc-alice-example-com-", "analytics-orders", "Ready"}},
+	"kubectl --kubeconfig .bindery/team-a.kubeconfig get consumers": {contains: []string{"alice", "True"}},
+	"kubectl --kubeconfig .bindery/team-a-cluster.kubeconfig -n analytics delete database orders": {
+		contains: []string{`database.db.example.com "orders" deleted`}},
 	"make stop": {contains: []string{"stopped"}},
 }
 
 // TestQuickstart runs every command of docs/quickstart.md in a copy of the repository, with the
-// only difference that the environment's ports are free ones (KCP_PORT, the etcd ports and
-// BACKEND_PORT are read by the Makefile from the environment, so the commands are unchanged). The
+// only difference that the environment's ports are free ones (KCP_PORT, the etcd ports and the
+// backends' ports are read by the Makefile from the environment, so the commands are unchanged). The
 // sign-in a command opens the browser for is done in a headless Chromium.
 func TestQuickstart(t *testing.T) {
 	root, err := servers.RepoRoot()
@@ -166,10 +184,10 @@ func runAgainAfterStop(t *testing.T, repo string, env []string) {
 		t.Fatal(err)
 	}
 	started := sessionMembers(t, pid)
-	// localenv serve, kcp, etcd and kube-apiserver twice (provider and consumer), the operator,
-	// the agent, the manager, the backend, the konnector
-	if len(started) < 11 {
-		t.Fatalf("expected at least 11 processes in the environment's session %d, found %v", pid, started)
+	// localenv serve, kcp, etcd and kube-apiserver three times (provider, consumer, team-a's
+	// cluster), the operator, the agent, the manager, two backends, two konnectors
+	if len(started) < 15 {
+		t.Fatalf("expected at least 15 processes in the environment's session %d, found %v", pid, started)
 	}
 	out, err = shell(repo, env, "make stop")
 	if err != nil || !strings.Contains(out, "stopped") {
@@ -209,10 +227,10 @@ func shell(dir string, env []string, script string) (string, error) {
 	return string(out), err
 }
 
-// portsEnv picks free ports for kcp, its etcd, the backend and its issuer.
+// portsEnv picks free ports for kcp, its etcd, the backends and the issuer.
 func portsEnv(t *testing.T) []string {
 	t.Helper()
-	ports, err := servers.FreePorts(5)
+	ports, err := servers.FreePorts(6)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,6 +240,7 @@ func portsEnv(t *testing.T) []string {
 		"ETCD_PEER_PORT=" + strconv.Itoa(ports[2]),
 		"BACKEND_PORT=" + strconv.Itoa(ports[3]),
 		"ISSUER_PORT=" + strconv.Itoa(ports[4]),
+		"TEAM_BACKEND_PORT=" + strconv.Itoa(ports[5]),
 	}
 }
 
