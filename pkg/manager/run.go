@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
+	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/kcp-dev/logicalcluster/v3"
@@ -56,7 +58,15 @@ type Options struct {
 	// SkipControllerNameValidation lets several managers run in one process (tests). Controller
 	// names are unique per process otherwise, so that their metrics are.
 	SkipControllerNameValidation bool
-	Log                          logr.Logger
+	// AllShards watches every shard of kcp (workspaces.Options.AllShards): FleetConfig must
+	// reach the root shard and be valid on every shard. RewriteShardURL maps the shards' base
+	// URLs to the addresses the manager reaches them at (default: unchanged).
+	AllShards       bool
+	RewriteShardURL func(string) string
+	// ShardHealthInterval is how often each shard is probed for /readyz's shards check
+	// (default 5 s).
+	ShardHealthInterval time.Duration
+	Log                 logr.Logger
 }
 
 // Run runs the manager until ctx ends.
@@ -81,12 +91,19 @@ func Run(ctx context.Context, opts Options) error {
 	if opts.FleetConfig != nil {
 		fleetConfig = restconfig.WithDefaultRateLimit(opts.FleetConfig)
 	}
-	fleetOptions := workspaces.Options{Scheme: scheme, Log: opts.Log.WithName("workspaces")}
+	fleetOptions := workspaces.Options{
+		Scheme: scheme, AllShards: opts.AllShards, RewriteShardURL: opts.RewriteShardURL,
+		HealthInterval: opts.ShardHealthInterval, Log: opts.Log.WithName("workspaces"),
+	}
 	fleet, err := workspaces.New(fleetConfig, fleetOptions)
 	if err != nil {
 		return err
 	}
-	listWorkspaces, err := workspaceLister(fleetConfig, scheme, workspaces.Filter(fleetOptions))
+	shardURLs := func() []string { return nil } // the fleet config's server only
+	if opts.AllShards {
+		shardURLs = fleet.Endpoints
+	}
+	listWorkspaces, err := workspaceLister(fleetConfig, shardURLs, scheme, workspaces.Filter(fleetOptions))
 	if err != nil {
 		return err
 	}
@@ -123,6 +140,9 @@ func Run(ctx context.Context, opts Options) error {
 	if err := mgr.GetLocalManager().AddReadyzCheck("catalog", readiness(mgr.GetLocalManager().Elected(), reconciler.Ready)); err != nil {
 		return err
 	}
+	if err := mgr.GetLocalManager().AddReadyzCheck("shards", shardsAnswer(fleet.EndpointHealth, opts.Log.WithName("readyz"))); err != nil {
+		return err
+	}
 	opts.Log.Info("bindery-manager running", "catalog", opts.CatalogWorkspace.String())
 	return mgr.Start(ctx)
 }
@@ -147,36 +167,68 @@ func readiness(elected <-chan struct{}, caughtUp func() bool) healthz.Checker {
 	}
 }
 
+// shardsAnswer is the /readyz check "shards": it fails while a shard the fleet watches does not
+// answer, naming the shard, since when and the error (in the log and in the check's error; the
+// probe endpoint itself answers only "[-]shards failed"). The catalog keeps counting the other
+// shards' workspaces meanwhile, and those of the unreachable shard as last seen.
+func shardsAnswer(health func() []apiexport.EndpointHealth, log logr.Logger) healthz.Checker {
+	return func(*http.Request) error {
+		var down []string
+		for _, shard := range health() {
+			if !shard.Reachable {
+				down = append(down, fmt.Sprintf("shard %s has not answered since %s (%d workspaces engaged there, counted as last seen): %v",
+					shard.URL, shard.Since.UTC().Format(time.RFC3339), shard.Clusters, shard.Err))
+			}
+		}
+		if len(down) == 0 {
+			return nil
+		}
+		err := errors.New(strings.Join(down, "; ") + "; check that the shard runs and that the manager reaches it there (--shard-url-rewrite maps registered addresses to reachable ones)")
+		log.Info("not ready: a shard does not answer", "detail", err.Error())
+		return err
+	}
+}
+
 // workspaceLister lists the fleet's logical clusters straight from kcp: a paginated LIST of
-// LogicalClusters at <fleet server>/clusters/*, kept if accept (the fleet provider's filter)
-// takes them. The catalog's start-up pass compares it with the engaged workspaces.
-func workspaceLister(fleetConfig *rest.Config, scheme *runtime.Scheme, accept func(client.Object) bool) (func(context.Context) ([]multicluster.ClusterName, error), error) {
+// LogicalClusters at <server>/clusters/* of every shard (shards() gives their URLs; none means
+// the fleet config's server), kept if accept (the fleet provider's filter) takes them. The
+// catalog's start-up pass compares it with the engaged workspaces.
+func workspaceLister(fleetConfig *rest.Config, shards func() []string, scheme *runtime.Scheme, accept func(client.Object) bool) (func(context.Context) ([]multicluster.ClusterName, error), error) {
 	server, err := kcpconfig.Server(fleetConfig)
 	if err != nil {
 		return nil, err
 	}
 	mapper := meta.NewDefaultRESTMapper(nil)
 	mapper.Add(corev1alpha1.SchemeGroupVersion.WithKind("LogicalCluster"), meta.RESTScopeRoot)
-	c, err := client.New(kcpconfig.ForCluster(server, "*"), client.Options{Scheme: scheme, Mapper: mapper})
-	if err != nil {
-		return nil, err
-	}
 	return func(ctx context.Context) ([]multicluster.ClusterName, error) {
+		urls := shards()
+		if len(urls) == 0 {
+			urls = []string{server.Host}
+		}
 		var names []multicluster.ClusterName
-		list := &corev1alpha1.LogicalClusterList{}
-		for {
-			if err := c.List(ctx, list, client.Limit(500), client.Continue(list.Continue)); err != nil {
+		for _, url := range urls {
+			shard := rest.CopyConfig(server)
+			shard.Host = url
+			c, err := client.New(kcpconfig.ForCluster(shard, "*"), client.Options{Scheme: scheme, Mapper: mapper})
+			if err != nil {
 				return nil, err
 			}
-			for i := range list.Items {
-				if accept(&list.Items[i]) {
-					names = append(names, multicluster.ClusterName(logicalcluster.From(&list.Items[i])))
+			list := &corev1alpha1.LogicalClusterList{}
+			for {
+				if err := c.List(ctx, list, client.Limit(500), client.Continue(list.Continue)); err != nil {
+					return nil, fmt.Errorf("listing the workspaces of %s: %w", url, err)
+				}
+				for i := range list.Items {
+					if accept(&list.Items[i]) {
+						names = append(names, multicluster.ClusterName(logicalcluster.From(&list.Items[i])))
+					}
+				}
+				if list.Continue == "" {
+					break
 				}
 			}
-			if list.Continue == "" {
-				return names, nil
-			}
 		}
+		return names, nil
 	}, nil
 }
 

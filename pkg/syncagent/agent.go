@@ -64,7 +64,14 @@ type Options struct {
 	PprofBindAddress string
 	// ConsumerEvents says which events the agent writes on consumers' objects (default: all).
 	ConsumerEvents EventPolicy
-	Log            logr.Logger
+	// RewriteEndpointURL rewrites each virtual workspace URL of the endpoint slice, for agents
+	// that reach shards through another address than the one they registered (default:
+	// unchanged; see --endpoint-url-rewrite).
+	RewriteEndpointURL func(string) string
+	// EndpointHealthInterval is how often the agent probes each shard's virtual workspace for
+	// the ConsumersReachable condition (default 5 s).
+	EndpointHealthInterval time.Duration
+	Log                    logr.Logger
 }
 
 // Validate reports missing required options.
@@ -131,8 +138,11 @@ func Run(ctx context.Context, opts Options) error {
 
 	// Consumers' workspaces are engaged through the export's virtual workspace endpoints; the
 	// provider cluster is the manager's own (local) cluster.
+	health := &healthNotifier{}
 	consumers, err := apiexport.New(opts.KCPConfig, opts.EndpointSliceName, apiexport.Options{
-		Scheme: scheme, Log: log.WithName("consumers"),
+		Scheme: scheme, RewriteEndpointURL: opts.RewriteEndpointURL,
+		HealthInterval: opts.EndpointHealthInterval, OnEndpointHealthChange: health.notify,
+		Log: log.WithName("consumers"),
 	})
 	if err != nil {
 		return fmt.Errorf("watching the consumers of %s: %w", opts.EndpointSliceName, err)
@@ -202,7 +212,9 @@ func Run(ctx context.Context, opts Options) error {
 		release: &releaser{
 			kcp: kcpClient, config: opts.KCPConfig, sliceName: opts.EndpointSliceName, scheme: scheme, pageSize: releasePageSize,
 		},
-		recorder: mgr.GetEventRecorderFor("bindery-syncagent"),
+		recorder:  mgr.GetEventRecorderFor("bindery-syncagent"),
+		endpoints: consumers.EndpointHealth,
+		health:    health,
 	}
 	if err := syncing.setup(mgr); err != nil {
 		return fmt.Errorf("setting up the sync controller: %w", err)

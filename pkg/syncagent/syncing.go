@@ -28,6 +28,7 @@ import (
 	"github.com/bindery-dev/bindery/pkg/publishing"
 	"github.com/bindery-dev/bindery/pkg/syncengine"
 	"github.com/bindery-dev/bindery/pkg/syncspec"
+	"github.com/bindery-dev/bindery/providers/apiexport"
 )
 
 // Reasons of the Synced condition.
@@ -57,6 +58,10 @@ type syncController struct {
 	// release lets go of the consumers' objects when a PublishedResource's sync stops for good.
 	release  *releaser
 	recorder record.EventRecorder
+	// endpoints reports the health of the export's virtual workspace per shard, for the
+	// ConsumersReachable condition; health requeues every PublishedResource when it changes.
+	endpoints func() []apiexport.EndpointHealth
+	health    *healthNotifier
 }
 
 func (c *syncController) setup(mgr ctrl.Manager) error {
@@ -67,6 +72,9 @@ func (c *syncController) setup(mgr ctrl.Manager) error {
 		// A sync controller that is running or failed brings its PublishedResource back.
 		WatchesRawSource(source.Func(func(_ context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
 			c.units.setNotify(func(name string) { q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Name: name}}) })
+			if c.health != nil {
+				c.health.setQueue(q, c.provider)
+			}
 			return nil
 		})).
 		Complete(c)
@@ -285,6 +293,9 @@ func (c *syncController) setSynced(ctx context.Context, pr *syncagentv1alpha1.Pu
 	meta.SetStatusCondition(&pr.Status.Conditions, metav1.Condition{
 		Type: syncagentv1alpha1.ConditionSynced, Status: status, Reason: reason, Message: message, ObservedGeneration: pr.Generation,
 	})
+	if c.endpoints != nil {
+		meta.SetStatusCondition(&pr.Status.Conditions, reachableCondition(c.endpoints(), pr.Generation))
+	}
 	previous, ready := publishing.SetReady(&pr.Status, pr.Generation)
 	if equality.Semantic.DeepEqual(before.Status, pr.Status) {
 		return nil

@@ -3,6 +3,7 @@ package apiexport
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/go-logr/logr"
 	apisv1alpha1 "github.com/kcp-dev/sdk/apis/apis/v1alpha1"
@@ -50,9 +51,19 @@ type Options struct {
 	ResolvePaths bool
 	// Backoff paces retries while an endpoint does not serve yet (default: 0.5 s doubling to 30 s).
 	Backoff wait.Backoff
+	// HealthInterval is how often each endpoint is probed (a one-object list of ObjectToWatch,
+	// default 5 s); HealthTimeout bounds a probe (default 5 s). See EndpointHealth.
+	HealthInterval, HealthTimeout time.Duration
+	// OnEndpointHealthChange is called when an endpoint starts or stops answering, for example
+	// to report it in a condition (default: nothing).
+	OnEndpointHealthChange func()
 	// Log receives the provider's log lines (default: discarded).
 	Log logr.Logger
 }
+
+// EndpointHealth is what the last probe of one endpoint found: whether it answers, the last
+// error, since when, and how many clusters are engaged through it.
+type EndpointHealth = fleet.EndpointHealth
 
 // Provider engages the logical clusters that bind one APIExport.
 type Provider struct {
@@ -70,11 +81,14 @@ func New(cfg *rest.Config, endpointSliceName string, opts Options) (*Provider, e
 	}
 	defaultOptions(&opts)
 	engineOpts := fleet.Options{
-		Scheme:        opts.Scheme,
-		ObjectToWatch: opts.ObjectToWatch,
-		Accept:        opts.IsReady,
-		Backoff:       opts.Backoff,
-		Log:           opts.Log,
+		Scheme:         opts.Scheme,
+		ObjectToWatch:  opts.ObjectToWatch,
+		Accept:         opts.IsReady,
+		Backoff:        opts.Backoff,
+		HealthInterval: opts.HealthInterval,
+		HealthTimeout:  opts.HealthTimeout,
+		OnHealthChange: opts.OnEndpointHealthChange,
+		Log:            opts.Log,
 	}
 	if opts.ResolvePaths {
 		engineOpts.PathSource = &corev1alpha1.LogicalCluster{}
@@ -191,3 +205,7 @@ func (p *Provider) IndexField(ctx context.Context, obj client.Object, field stri
 
 // Endpoints returns the virtual workspace URLs the provider currently watches.
 func (p *Provider) Endpoints() []string { return p.engine.Endpoints() }
+
+// EndpointHealth returns, for every endpoint probed so far, whether it answers: a shard that is
+// down or cut off keeps its clusters engaged (they catch up when it is back) and shows here.
+func (p *Provider) EndpointHealth() []EndpointHealth { return p.engine.EndpointHealth() }

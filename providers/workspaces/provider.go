@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/kcp-dev/logicalcluster/v3"
@@ -16,12 +17,16 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
+	toolscache "k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/controller-runtime/pkg/cluster"
 	"sigs.k8s.io/multicluster-runtime/pkg/multicluster"
 
 	"github.com/bindery-dev/bindery/providers/apiexport"
 	"github.com/bindery-dev/bindery/providers/internal/fleet"
+	"github.com/bindery-dev/bindery/providers/internal/wildcard"
 )
 
 var (
@@ -44,12 +49,26 @@ type Options struct {
 	IncludeSystem bool
 	// Backoff paces retries while kcp does not serve yet.
 	Backoff wait.Backoff
-	Log     logr.Logger
+	// AllShards watches every shard of kcp instead of only the server cfg points at: the
+	// provider reads the Shard objects of the root workspace through cfg (which must reach the
+	// root shard) and watches /clusters/* at each shard's spec.baseURL with cfg's credentials,
+	// adding and dropping shards as Shard objects come and go. The credentials must be valid
+	// on every shard (a client certificate of kcp's common client CA, for example).
+	AllShards bool
+	// RewriteShardURL rewrites each shard's base URL, for shards that the provider reaches
+	// through another address than the one they registered (default: unchanged).
+	RewriteShardURL func(string) string
+	// HealthInterval and HealthTimeout pace and bound the probe of each shard (default 5 s
+	// each); OnShardHealthChange is called when a shard starts or stops answering.
+	HealthInterval, HealthTimeout time.Duration
+	OnShardHealthChange           func()
+	Log                           logr.Logger
 }
 
 // Provider engages the Ready workspaces that pass the filters.
 type Provider struct {
 	cfg    *rest.Config
+	opts   Options
 	engine *fleet.Engine
 }
 
@@ -64,23 +83,40 @@ func New(cfg *rest.Config, opts Options) (*Provider, error) {
 	if opts.Log.GetSink() == nil {
 		opts.Log = logr.Discard()
 	}
+	if opts.RewriteShardURL == nil {
+		opts.RewriteShardURL = func(url string) string { return url }
+	}
 	base, workspace, err := splitClusterURL(cfg)
 	if err != nil {
 		return nil, err
 	}
-	engine, err := fleet.NewEngine(fleet.Options{
+	engineOpts := fleet.Options{
 		Scheme:           opts.Scheme,
 		DiscoveryCluster: workspace,
 		ObjectToWatch:    &corev1alpha1.LogicalCluster{},
 		Accept:           Filter(opts),
 		PathSource:       &corev1alpha1.LogicalCluster{},
 		Backoff:          opts.Backoff,
+		HealthInterval:   opts.HealthInterval,
+		HealthTimeout:    opts.HealthTimeout,
+		OnHealthChange:   opts.OnShardHealthChange,
 		Log:              opts.Log,
-	})
+	}
+	if opts.AllShards {
+		// Every shard maps kinds with the discovery of the workspace on the shard cfg points at.
+		httpClient, err := rest.HTTPClientFor(base)
+		if err != nil {
+			return nil, err
+		}
+		if engineOpts.Mapper, err = apiutil.NewDynamicRESTMapper(wildcard.ClusterConfig(base, workspace), httpClient); err != nil {
+			return nil, fmt.Errorf("mapping kinds with the discovery of %s: %w", workspace, err)
+		}
+	}
+	engine, err := fleet.NewEngine(engineOpts)
 	if err != nil {
 		return nil, err
 	}
-	return &Provider{cfg: base, engine: engine}, nil
+	return &Provider{cfg: base, opts: opts, engine: engine}, nil
 }
 
 // splitClusterURL splits cfg.Host into the server (returned as a config) and the workspace of a
@@ -132,9 +168,72 @@ func underPath(path, prefix logicalcluster.Path) bool {
 
 // Start watches LogicalClusters and engages the matching ones until ctx ends.
 func (p *Provider) Start(ctx context.Context, aware multicluster.Aware) error {
-	p.engine.SetEndpoints(p.cfg, []string{p.cfg.Host})
+	if !p.opts.AllShards {
+		p.engine.SetEndpoints(p.cfg, []string{p.cfg.Host})
+		return p.engine.Run(ctx, aware)
+	}
+	if err := p.followShards(ctx); err != nil {
+		return err
+	}
 	return p.engine.Run(ctx, aware)
 }
+
+// followShards watches the Shard objects of the root workspace and makes their base URLs the
+// engine's endpoints.
+func (p *Provider) followShards(ctx context.Context) error {
+	shardCache, err := cache.New(wildcard.ClusterConfig(p.cfg, core.RootCluster.String()), cache.Options{Scheme: p.opts.Scheme})
+	if err != nil {
+		return fmt.Errorf("watching the Shards of the root workspace: %w", err)
+	}
+	informer, err := shardCache.GetInformer(ctx, &corev1alpha1.Shard{}, cache.BlockUntilSynced(false))
+	if err != nil {
+		return fmt.Errorf("watching the Shards of the root workspace: %w", err)
+	}
+	sync := func(any) {
+		list := &corev1alpha1.ShardList{}
+		if err := shardCache.List(ctx, list); err != nil {
+			p.opts.Log.Error(err, "listing the Shards")
+			return
+		}
+		var shards []*corev1alpha1.Shard
+		for i := range list.Items {
+			if list.Items[i].DeletionTimestamp.IsZero() {
+				shards = append(shards, &list.Items[i])
+			}
+		}
+		p.engine.SetEndpoints(p.cfg, ShardURLs(shards, p.opts.RewriteShardURL))
+	}
+	if _, err := informer.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc: sync, UpdateFunc: func(_, obj any) { sync(obj) }, DeleteFunc: sync,
+	}); err != nil {
+		return err
+	}
+	go func() {
+		if err := shardCache.Start(ctx); err != nil {
+			p.opts.Log.Error(err, "watching the Shards stopped")
+		}
+	}()
+	return nil
+}
+
+// ShardURLs returns the shards' base URLs, rewritten, without duplicates, sorted.
+func ShardURLs(shards []*corev1alpha1.Shard, rewrite func(string) string) []string {
+	var urls []string
+	for _, shard := range shards {
+		if url := rewrite(strings.TrimSuffix(shard.Spec.BaseURL, "/")); url != "" && !slices.Contains(urls, url) {
+			urls = append(urls, url)
+		}
+	}
+	slices.Sort(urls)
+	return urls
+}
+
+// Endpoints returns the base URLs of the shards (or the one server) the provider watches.
+func (p *Provider) Endpoints() []string { return p.engine.Endpoints() }
+
+// EndpointHealth returns, for every shard (or the one server) probed so far, whether it
+// answers, since when, and how many workspaces are engaged there.
+func (p *Provider) EndpointHealth() []apiexport.EndpointHealth { return p.engine.EndpointHealth() }
 
 // Get returns an engaged workspace by logical cluster name or by path (root:org:team).
 func (p *Provider) Get(ctx context.Context, name multicluster.ClusterName) (cluster.Cluster, error) {

@@ -422,6 +422,9 @@ const (
 	ConditionSynced          = "Synced"
 	// ConditionAgentConflict is True while another agent selects the PublishedResource too.
 	ConditionAgentConflict = "AgentConflict"
+	// ConditionConsumersReachable is False while the export's virtual workspace on some shard
+	// does not answer the agent: consumers there are not synced until it does, the others are.
+	ConditionConsumersReachable = "ConsumersReachable"
 )
 
 // PublishedResourceList is a list of PublishedResources.

@@ -15,6 +15,7 @@ import (
 	"github.com/bindery-dev/bindery/pkg/logging"
 	"github.com/bindery-dev/bindery/pkg/manager"
 	"github.com/bindery-dev/bindery/pkg/restconfig"
+	"github.com/bindery-dev/bindery/pkg/urlrewrite"
 	"github.com/bindery-dev/bindery/pkg/version"
 )
 
@@ -29,6 +30,8 @@ type flags struct {
 	qps              float32
 	burst            int
 	leaderElect      bool
+	allShards        bool
+	shardRewrites    []string
 	zapOptions       zap.Options
 }
 
@@ -58,6 +61,10 @@ See docs/manager.md.`,
 	fs.StringVar(&f.metricsAddress, "metrics-bind-address", ":8080", "address of the Prometheus metrics endpoint; 0 disables it")
 	fs.StringVar(&f.healthAddress, "health-probe-bind-address", ":8081", "address of /healthz and /readyz; 0 disables them. /readyz answers 200 on a standby replica, and on the leader once it has caught up with the fleet")
 	fs.StringVar(&f.pprofAddress, "pprof-bind-address", "0", "address of Go's /debug/pprof endpoints, for profiling; 0 disables them")
+	fs.BoolVar(&f.allShards, "all-shards", false,
+		"watch every shard of a sharded kcp: read the Shard objects of the root workspace through --fleet-kubeconfig (which must then point at the root shard) and watch each shard at its spec.baseURL with the same credentials, valid on every shard")
+	fs.StringArrayVar(&f.shardRewrites, "shard-url-rewrite", nil,
+		"<from>=<to>: with --all-shards, reach shard base URLs that start with <from> at <to> instead (e.g. https://shard-1.kcp.svc:6443=https://kcp-shard-1.example.com); repeatable, the first matching rule applies")
 	fs.Float32Var(&f.qps, "kube-api-qps", restconfig.DefaultQPS, "requests per second the manager may send to kcp, for each identity")
 	fs.IntVar(&f.burst, "kube-api-burst", restconfig.DefaultBurst, "burst of requests above --kube-api-qps")
 	logging.BindFlags(fs, &f.zapOptions)
@@ -75,6 +82,13 @@ func run(f *flags) error {
 	path := logicalcluster.NewPath(f.catalogWorkspace)
 	if parent, ok := path.Parent(); !ok || parent.Empty() || !path.HasPrefix(logicalcluster.NewPath("root")) {
 		return fmt.Errorf("--catalog-workspace %q: want a workspace path below root, e.g. root:catalog", f.catalogWorkspace)
+	}
+	rewrites, err := urlrewrite.Parse("--shard-url-rewrite", f.shardRewrites)
+	if err != nil {
+		return err
+	}
+	if len(rewrites) > 0 && !f.allShards {
+		return fmt.Errorf("--shard-url-rewrite rewrites the shard URLs that --all-shards reads; add --all-shards")
 	}
 	cfg, err := load(f.kubeconfig, "")
 	if err != nil {
@@ -98,7 +112,8 @@ func run(f *flags) error {
 	ctrl.SetLogger(log)
 	return manager.Run(ctrl.SetupSignalHandler(), manager.Options{
 		Config: cfg, FleetConfig: fleet, CatalogWorkspace: path, LeaderElection: f.leaderElect,
-		MetricsBindAddress: f.metricsAddress, HealthProbeBindAddress: f.healthAddress, PprofBindAddress: f.pprofAddress, Log: log,
+		MetricsBindAddress: f.metricsAddress, HealthProbeBindAddress: f.healthAddress, PprofBindAddress: f.pprofAddress,
+		AllShards: f.allShards, RewriteShardURL: rewrites.Func(), Log: log,
 	})
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/bindery-dev/bindery/pkg/logging"
 	"github.com/bindery-dev/bindery/pkg/restconfig"
 	"github.com/bindery-dev/bindery/pkg/syncagent"
+	"github.com/bindery-dev/bindery/pkg/urlrewrite"
 	"github.com/bindery-dev/bindery/pkg/version"
 )
 
@@ -34,6 +35,7 @@ type flags struct {
 	consumerEvents string
 	burst          int
 	presence       time.Duration
+	urlRewrites    []string
 	zapOptions     zap.Options
 }
 
@@ -70,6 +72,9 @@ See docs/syncagent.md for the PublishedResource API and the permissions the agen
 	fs.StringVar(&f.consumerEvents, "consumer-events", string(syncagent.AllEvents), "events on consumers' objects: all (progress and problems) or warnings (problems only; each event is a write through kcp, see docs/performance.md)")
 	fs.DurationVar(&f.presence, "presence-lease-duration", syncagent.DefaultPresenceLeaseDuration,
 		"how long the agent counts as alive after it last renewed its presence Lease; after that, another agent that selects its PublishedResources may take them over")
+	fs.StringArrayVar(&f.urlRewrites, "endpoint-url-rewrite", nil,
+		"<from>=<to>: reach the export's virtual workspace URLs that start with <from> at <to> instead, for shards that registered an address the agent cannot reach "+
+			"(e.g. https://shard-1.kcp.svc:6443=https://kcp-shard-1.example.com); repeatable, the first matching rule applies")
 	logging.BindFlags(fs, &f.zapOptions)
 	cmd.AddCommand(version.Command())
 	return cmd
@@ -81,6 +86,10 @@ func run(cmd *cobra.Command, f *flags) error {
 	selector, err := labels.Parse(f.selector)
 	if err != nil {
 		return fmt.Errorf("--published-resource-selector %q: %w", f.selector, err)
+	}
+	rewrites, err := urlrewrite.Parse("--endpoint-url-rewrite", f.urlRewrites)
+	if err != nil {
+		return err
 	}
 	if f.kcpKubeconfig == "" {
 		return fmt.Errorf("--kcp-kubeconfig is required: the kubeconfig of the provider's kcp workspace")
@@ -110,6 +119,7 @@ func run(cmd *cobra.Command, f *flags) error {
 		HealthProbeBindAddress: f.healthAddress,
 		PprofBindAddress:       f.pprofAddress,
 		ConsumerEvents:         syncagent.EventPolicy(f.consumerEvents),
+		RewriteEndpointURL:     rewrites.Func(),
 		Log:                    log,
 	}
 	if err := opts.Validate(); err != nil {

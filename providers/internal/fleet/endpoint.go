@@ -25,11 +25,14 @@ type endpoint struct {
 	cancel context.CancelFunc
 	// watched is set once the endpoint serves the watched kind.
 	watched toolscache.SharedIndexInformer
+	// health is the last probe's result, once probed; both guarded by engine.mu.
+	health EndpointHealth
+	probed bool
 }
 
 func newEndpoint(e *Engine, url string, cfg *rest.Config) (*endpoint, error) {
 	cache, err := wildcard.New(cfg, wildcard.Options{
-		Scheme: e.opts.Scheme, DiscoveryCluster: e.opts.DiscoveryCluster, Log: e.opts.Log.WithValues("endpoint", url),
+		Scheme: e.opts.Scheme, DiscoveryCluster: e.opts.DiscoveryCluster, Mapper: e.opts.Mapper, Log: e.opts.Log.WithValues("endpoint", url),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("endpoint %s: %w", url, err)
@@ -46,6 +49,7 @@ func newEndpoint(e *Engine, url string, cfg *rest.Config) (*endpoint, error) {
 func (ep *endpoint) start(ctx context.Context) {
 	ep.ctx, ep.cancel = context.WithCancel(ctx)
 	go ep.run(ep.ctx)
+	go ep.probeLoop(ep.ctx)
 }
 
 func (ep *endpoint) stop() {

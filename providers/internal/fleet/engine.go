@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/kcp-dev/logicalcluster/v3"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
@@ -32,11 +33,19 @@ type Options struct {
 	PathSource client.Object
 	// DiscoveryCluster is where endpoints read discovery (see wildcard.Options).
 	DiscoveryCluster string
+	// Mapper, if set, is shared by every endpoint instead of one discovery-backed mapper each
+	// (shards other than the root shard do not serve the root workspace's discovery).
+	Mapper meta.RESTMapper
 	// Backoff paces retries while an endpoint does not serve yet.
 	Backoff wait.Backoff
 	// Workers reconcile engagement changes (default 2).
 	Workers int
-	Log     logr.Logger
+	// HealthInterval is how often each endpoint is probed with a one-object list of
+	// ObjectToWatch (default 5 s), HealthTimeout how long a probe may take (default 5 s).
+	HealthInterval, HealthTimeout time.Duration
+	// OnHealthChange is called (without locks held) when an endpoint starts or stops answering.
+	OnHealthChange func()
+	Log            logr.Logger
 }
 
 // Engine tracks endpoints and the logical clusters engaged through them.
@@ -79,6 +88,12 @@ func NewEngine(opts Options) (*Engine, error) {
 	}
 	if opts.Workers == 0 {
 		opts.Workers = 2
+	}
+	if opts.HealthInterval == 0 {
+		opts.HealthInterval = 5 * time.Second
+	}
+	if opts.HealthTimeout == 0 {
+		opts.HealthTimeout = 5 * time.Second
 	}
 	if opts.Log.GetSink() == nil {
 		opts.Log = logr.Discard()

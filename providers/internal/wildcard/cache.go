@@ -198,6 +198,20 @@ func (c *Cache) AllClusters(obj client.Object) (toolscache.SharedIndexInformer, 
 	return inf.informer, nil
 }
 
+// Probe lists at most one object of obj's kind across all clusters of the endpoint: a cheap
+// request that tells whether the endpoint answers, and serves the kind.
+func (c *Cache) Probe(ctx context.Context, obj client.Object) error {
+	key, err := c.keyFor(obj)
+	if err != nil {
+		return err
+	}
+	_, list, err := c.newObjects(key)
+	if err != nil {
+		return err
+	}
+	return c.client.List(ctx, list, client.Limit(1))
+}
+
 // keyFor returns the kind (never a list kind) and the representation of obj.
 func (c *Cache) keyFor(obj runtime.Object) (informerKey, error) {
 	gvk, err := apiutil.GVKForObject(obj, c.opts.Scheme)
