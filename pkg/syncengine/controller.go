@@ -47,6 +47,10 @@ const (
 const (
 	blockedRetryBase = time.Second
 	blockedRetryMax  = 5 * time.Minute
+	// quotaRetryMax caps the backoff of an object the destination's quota refused: room is made
+	// by deleting objects, often in another cluster, which nothing announces here; a create
+	// every half minute per waiting object is cheap, and the wait after making room short.
+	quotaRetryMax = 30 * time.Second
 )
 
 // NewController builds the controller of one sync, without starting it: r runs for every object
@@ -141,13 +145,18 @@ func controllerOptions(r *Reconciler, opts ControllerOptions) mccontroller.Optio
 // announces that the cause is gone) comes back with a bounded backoff.
 func retryBlocked(r *Reconciler) reconcile.TypedReconciler[mcreconcile.Request] {
 	blocked := workqueue.NewTypedItemExponentialFailureRateLimiter[mcreconcile.Request](blockedRetryBase, blockedRetryMax)
+	quota := workqueue.NewTypedItemExponentialFailureRateLimiter[mcreconcile.Request](blockedRetryBase, quotaRetryMax)
 	return reconcile.TypedFunc[mcreconcile.Request](func(ctx context.Context, req mcreconcile.Request) (reconcile.Result, error) {
 		after, err := r.Reconcile(ctx, req.ClusterName.String(), req.NamespacedName)
+		if errors.Is(err, errQuotaExceeded) {
+			return reconcile.Result{RequeueAfter: quota.When(req)}, nil
+		}
 		if errors.Is(err, ErrBlocked) {
 			return reconcile.Result{RequeueAfter: blocked.When(req)}, nil
 		}
 		if err == nil {
 			blocked.Forget(req)
+			quota.Forget(req)
 		}
 		return reconcile.Result{RequeueAfter: after}, err
 	})

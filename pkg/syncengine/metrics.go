@@ -11,6 +11,7 @@ const (
 	outcomeUpdated   = "updated"
 	outcomeUnchanged = "unchanged"
 	outcomeConflict  = "conflict"
+	outcomeRefused   = "refused"
 	outcomeDeleted   = "deleted"
 )
 
@@ -18,7 +19,7 @@ const (
 // "conflict" learns that consumer objects are waiting on a name that is taken.
 var syncedObjects = prometheus.NewCounterVec(prometheus.CounterOpts{
 	Name: "bindery_sync_copies_total",
-	Help: "Copies the sync engine created, updated, left unchanged, could not write because the name is taken (conflict), or deleted.",
+	Help: "Copies the sync engine created, updated, left unchanged, could not write because the name is taken (conflict), could not create because the destination's quota is used up (refused), or deleted.",
 }, []string{"agent", "outcome"})
 
 func init() { metrics.Registry.MustRegister(syncedObjects) }

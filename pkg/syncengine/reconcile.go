@@ -91,6 +91,8 @@ type Reconciler struct {
 
 	// index leads changes of related objects in other namespaces back to their primary objects.
 	index relatedIndex
+	// recent keeps a pass whose cache is behind the engine's own create from creating again.
+	recent recentCreates
 }
 
 // Finalizer keeps a source object until its copy is gone.
@@ -212,6 +214,10 @@ func removeFinalizer(ctx context.Context, c client.Client, obj *unstructured.Uns
 func (r *Reconciler) sync(ctx context.Context, src client.Client, obj *unstructured.Unstructured, owner Owner, events record.EventRecorder, accepted bool) error {
 	copied, created, err := r.syncDown(ctx, obj, owner, events)
 	r.announce(events, obj, accepted, created)
+	var refused *refusal
+	if errors.As(err, &refused) {
+		return errors.Join(err, r.reportRefusal(ctx, src, obj, events, refused))
+	}
 	if err != nil {
 		return err
 	}
@@ -325,10 +331,14 @@ func (r *Reconciler) writeCopy(ctx context.Context, obj, existing, desired *unst
 	verdict, message := Decide(objectOrNil(existing), owner)
 	switch verdict {
 	case Create:
+		if r.recent.has(owner.Source, time.Now()) {
+			return nil, false, fmt.Errorf("%w: the copy %s was created moments ago, and the cache has not seen it yet", errCacheBehind, name)
+		}
 		if err := r.ensureNamespace(ctx, namespace); err != nil {
 			return nil, false, err
 		}
 	case Update:
+		r.recent.forget(owner.Source)
 		if err := unrelease(ctx, r.Destination, existing); err != nil {
 			return nil, false, err
 		}
@@ -348,9 +358,15 @@ func (r *Reconciler) writeCopy(ctx context.Context, obj, existing, desired *unst
 		}
 	}
 	if err := r.apply(ctx, r.Destination, desired, verdict == Create); err != nil {
+		var refused *refusal
+		if verdict == Create && errors.As(asRefusal(err, r.Kinds.Source.Kind), &refused) {
+			r.count(outcomeRefused)
+			return nil, false, refused
+		}
 		return nil, false, fmt.Errorf("applying the copy: %w", err)
 	}
 	if verdict == Create {
+		r.recent.add(owner.Source, time.Now())
 		r.count(outcomeCreated)
 	} else {
 		r.count(outcomeUpdated)
@@ -498,13 +514,18 @@ func (r *Reconciler) syncStatusUp(ctx context.Context, src client.Client, obj, c
 		return nil
 	}
 	status, found, err := StatusUp(copied, r.StatusMutation, data(owner.Source.Cluster, obj))
-	if err != nil || !found {
+	if err != nil {
 		return err
+	}
+	if !found {
+		// The copy exists, so what kept it from being placed is over.
+		return setPlaced(ctx, src, obj, nil)
 	}
 	current, _, _ := unstructured.NestedMap(obj.Object, "status")
 	if equality.Semantic.DeepEqual(current, status) {
 		return nil
 	}
+	announceCarried(events, current, status, obj)
 	patch := client.MergeFrom(obj.DeepCopy())
 	obj.Object["status"] = status
 	if err := src.Status().Patch(ctx, obj, patch); err != nil {
@@ -543,6 +564,7 @@ func (r *Reconciler) release(ctx context.Context, src client.Client, obj *unstru
 // reports whether none is left. A copy is deleted only when its marks name exactly this source,
 // kind included, and it was not released to the provider.
 func (r *Reconciler) deleteCopy(ctx context.Context, source Source) (bool, error) {
+	r.recent.forget(source)
 	owner := Owner{Agent: r.Agent, Source: source}
 	copies, err := r.listCopies(ctx, owner)
 	if err != nil {
