@@ -24,6 +24,8 @@ func TestResell(t *testing.T) {
 	t.Run("ObjectsCrossBothHops", func(t *testing.T) { testObjectsCrossBothHops(t, ch) })
 	t.Run("Isolation", func(t *testing.T) { testIsolation(t, ch) })
 	t.Run("ALearnsNothingOfTheEndConsumer", func(t *testing.T) { testNamesOnA(t, ch) })
+	t.Run("QuotaOnAReseller", func(t *testing.T) { testQuotaOnAReseller(t, ch) })
+	t.Run("ResellerKonnectorKilledDuringABatch", func(t *testing.T) { testResellerKonnectorKilled(t, ch) })
 }
 
 // order is a Database ordered by one end consumer, and where it travels.

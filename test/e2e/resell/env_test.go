@@ -80,6 +80,9 @@ type chain struct {
 	// b1AtA is B1's binding at A, and so on.
 	b1AtA, b2AtA, c1AtB1, c2AtB1 *binding
 	backendOfA, backendOfB1      string
+	// t is the test the chain lives as long as: a process a subtest starts again (a konnector
+	// it killed) is the chain's, not the subtest's, to outlive the subtest's own cleanups.
+	t *testing.T
 }
 
 // newChain starts the five clusters, A's operator and backend, the konnectors and B1's backend,
@@ -90,7 +93,7 @@ func newChain(t *testing.T, backendOfB1Args ...string) *chain {
 	issuerOfA := prepareIssuer(t)
 	issuerOfB1 := prepareIssuer(t)
 	clusters := startClusters(t, map[string]*framework.Issuer{"a": issuerOfA, "b1": issuerOfB1, "b2": nil, "c1": nil, "c2": nil})
-	ch := &chain{a: clusters["a"], b1: clusters["b1"], b2: clusters["b2"], c1: clusters["c1"], c2: clusters["c2"]}
+	ch := &chain{a: clusters["a"], b1: clusters["b1"], b2: clusters["b2"], c1: clusters["c1"], c2: clusters["c2"], t: t}
 
 	t.Log("A offers Databases, run by its operator")
 	framework.StartProcess(t, "database-operator", framework.Binary(t, "./examples/database-operator"),

@@ -156,3 +156,47 @@ func (ch *chain) deleteAndWait(t *testing.T, orders ...*order) {
 		return len(left) == 0, strings.Join(left, "; "), nil
 	})
 }
+
+// dumpOnFailure logs, when the test failed, every Database on B1 and A with its marks and status,
+// the last errors of B1's and C1's konnectors and the ResourceQuotas on A; it runs after the
+// cleanups the test registers later.
+func (ch *chain) dumpOnFailure(t *testing.T) {
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		ctx := context.Background()
+		for _, side := range []struct {
+			what string
+			c    client.Client
+			kind schema.GroupVersionKind
+		}{{"B1", ch.b1.client, ch.b1AtA.kind}, {"A", ch.a.client, providerKind}} {
+			items, err := list(ctx, side.c, side.kind, "")
+			t.Logf("--- Databases on %s (%v)", side.what, err)
+			for _, item := range items {
+				status, _, _ := unstructured.NestedMap(item.Object, "status")
+				t.Logf("%s/%s source %s/%s finalizers %v deleting %v status %v", item.GetNamespace(), item.GetName(),
+					item.GetAnnotations()[syncengine.SourceNamespaceAnnotation], item.GetAnnotations()[syncengine.SourceNameAnnotation], item.GetFinalizers(),
+					item.GetDeletionTimestamp() != nil, status)
+			}
+		}
+		for _, c := range []*cluster{ch.b1, ch.c1} {
+			var errors []string
+			for _, line := range strings.Split(c.konnector.LogTail(400), "\n") {
+				if strings.Contains(line, `"level":"error"`) {
+					errors = append(errors, line)
+				}
+			}
+			if len(errors) > 10 {
+				errors = errors[len(errors)-10:]
+			}
+			t.Logf("--- the last errors of %s's konnector:\n%s", c.name, strings.Join(errors, "\n"))
+		}
+		var quotas corev1.ResourceQuotaList
+		err := ch.a.client.List(ctx, &quotas)
+		t.Logf("--- ResourceQuotas on A (%v)", err)
+		for _, q := range quotas.Items {
+			t.Logf("%s/%s spec %v status %v", q.Namespace, q.Name, q.Spec.Hard, q.Status)
+		}
+	})
+}
