@@ -65,6 +65,14 @@ func konnectorAvailable(ctx context.Context, c client.Client, namespace string) 
 	return false, nil
 }
 
+// KonnectorManifests are the objects `bind --konnector=install` applies to run the konnector in
+// namespace with image, in the order it applies them. The konnector's Helm chart
+// (deploy/charts/bindery-konnector) installs the same RBAC under the same names; test/e2e/deploy
+// compares the two.
+func KonnectorManifests(namespace, image string) []client.Object {
+	return konnectorObjects(namespace, image)
+}
+
 // konnectorObjects are the konnector's manifests, in the order they are applied: its
 // ServiceAccount and RBAC before the Deployment that uses them.
 func konnectorObjects(namespace, image string) []client.Object {

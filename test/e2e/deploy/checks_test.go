@@ -1,15 +1,25 @@
 package deploy
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"path"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
+
+	"github.com/bindery-dev/bindery/test/framework"
 )
 
 // checkHardened checks the pod's security settings: non-root, read-only root, no privileges.
@@ -49,9 +59,9 @@ func checkProbes(t testing.TB, container corev1.Container, healthPort int32) {
 	}
 }
 
-// checkMountedKubeconfig checks that file, a kubeconfig flag's value, is the key of the named
-// Secret, mounted read-only, and returns the key.
-func checkMountedKubeconfig(t testing.TB, pod corev1.PodSpec, file, secretName, key string) string {
+// checkMountedSecret checks that file, a flag's value (a kubeconfig, a certificate), is the key of
+// the named Secret, mounted read-only, and returns the key.
+func checkMountedSecret(t testing.TB, pod corev1.PodSpec, file, secretName, key string) string {
 	t.Helper()
 	dir, name := path.Split(file)
 	for _, mount := range pod.Containers[0].VolumeMounts {
@@ -132,4 +142,80 @@ func ptrValue[T any](p *T) T {
 		return zero
 	}
 	return *p
+}
+
+// parseFlags parses args with a binary's own command line (its cli.NewCommand()), so that every
+// flag the chart renders exists with a value it accepts, and returns the flags' values.
+func parseFlags(t testing.TB, cmd *cobra.Command, args []string) map[string]string {
+	t.Helper()
+	if err := cmd.ParseFlags(args); err != nil {
+		t.Fatalf("%s does not accept the chart's args %q: %v", cmd.Name(), args, err)
+	}
+	values := map[string]string{}
+	cmd.Flags().VisitAll(func(f *pflag.Flag) { values[f.Name] = f.Value.String() })
+	return values
+}
+
+// deployment returns the Deployment a chart installed.
+func (c *cluster) deployment(t testing.TB, namespace, name string) *appsv1.Deployment {
+	t.Helper()
+	d := &appsv1.Deployment{}
+	if err := c.client.Get(framework.Context(t), key(namespace, name), d); err != nil {
+		t.Fatalf("the Deployment %s/%s was not installed: %v", namespace, name, err)
+	}
+	return d
+}
+
+// checkFlags reports each flag whose parsed value is not the wanted one.
+func checkFlags(t testing.TB, flags, want map[string]string) {
+	t.Helper()
+	for flag, value := range want {
+		if flags[flag] != value {
+			t.Errorf("--%s=%q, want %q", flag, flags[flag], value)
+		}
+	}
+}
+
+// checkAllValuesPod checks what every chart's ci/all-values.yaml sets alike: two replicas, the
+// image with pull policy Always, the ServiceAccount, one pull Secret, the priority class, node
+// selector, toleration and affinity, and the pod annotation.
+func checkAllValuesPod(t testing.TB, d *appsv1.Deployment, image, serviceAccount string) {
+	t.Helper()
+	if got := ptrValue(d.Spec.Replicas); got != 2 {
+		t.Errorf("replicas %d, want 2", got)
+	}
+	pod := d.Spec.Template.Spec
+	if c := pod.Containers[0]; c.Image != image || c.ImagePullPolicy != corev1.PullAlways {
+		t.Errorf("image %q (%s), want the values' image %s", c.Image, c.ImagePullPolicy, image)
+	}
+	if pod.ServiceAccountName != serviceAccount || len(pod.Tolerations) != 1 || pod.Affinity == nil ||
+		pod.NodeSelector["kubernetes.io/os"] != "linux" || pod.PriorityClassName != "system-cluster-critical" ||
+		len(pod.ImagePullSecrets) != 1 || d.Spec.Template.Annotations["prometheus.io/scrape"] != "false" {
+		t.Errorf("pod settings of the values missing (want ServiceAccount %s): %+v, annotations %v", serviceAccount, pod, d.Spec.Template.Annotations)
+	}
+}
+
+// checkArgs reports args that are not exactly the wanted ones, in order.
+func checkArgs(t testing.TB, args, want []string) {
+	t.Helper()
+	if !slices.Equal(args, want) {
+		t.Errorf("args\n  %q\nwant\n  %q", args, want)
+	}
+}
+
+// waitForCondition waits until obj, read again each time, has the condition of type condType
+// with status and reason; conditions returns obj's conditions.
+func (c *cluster) waitForCondition(t testing.TB, obj ctrlclient.Object, conditions func() []metav1.Condition, condType string, status metav1.ConditionStatus, reason string) {
+	t.Helper()
+	what := fmt.Sprintf("%s=%s %s on %s", condType, status, reason, obj.GetName())
+	framework.WaitFor(t, time.Minute, what, func(ctx context.Context) (bool, string, error) {
+		if err := c.client.Get(ctx, ctrlclient.ObjectKeyFromObject(obj), obj); err != nil {
+			return false, "", err
+		}
+		cond := meta.FindStatusCondition(conditions(), condType)
+		if cond == nil {
+			return false, "no " + condType + " condition", nil
+		}
+		return cond.Status == status && cond.Reason == reason, string(cond.Status) + " " + cond.Reason + ": " + cond.Message, nil
+	})
 }

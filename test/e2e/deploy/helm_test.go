@@ -222,7 +222,9 @@ func serviceAccountUser(namespace, name string) (string, []string) {
 // access is one request a ServiceAccount may or may not make.
 type access struct {
 	verb, group, resource, subresource, namespace string
-	allowed                                       bool
+	// name is the object's name, for rules with resourceNames; empty is any.
+	name    string
+	allowed bool
 }
 
 func (a access) String() string {
@@ -232,6 +234,9 @@ func (a access) String() string {
 	}
 	if a.subresource != "" {
 		what += "/" + a.subresource
+	}
+	if a.name != "" {
+		what += " " + a.name
 	}
 	where := "cluster-wide"
 	if a.namespace != "" {
@@ -251,7 +256,7 @@ func (c *cluster) checkAccess(t testing.TB, namespace, serviceAccount string, ca
 			User: user, Groups: groups,
 			ResourceAttributes: &authorizationv1.ResourceAttributes{
 				Verb: want.verb, Group: want.group, Resource: want.resource,
-				Subresource: want.subresource, Namespace: want.namespace,
+				Subresource: want.subresource, Namespace: want.namespace, Name: want.name,
 			},
 		}}
 		if err := c.client.Create(ctx, review); err != nil {

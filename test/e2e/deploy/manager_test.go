@@ -5,8 +5,6 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/spf13/pflag"
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 
 	managercli "github.com/bindery-dev/bindery/pkg/manager/cli"
@@ -33,10 +31,7 @@ func TestManagerChart(t *testing.T) {
 		}
 		c.install(t, r)
 
-		deployment := &appsv1.Deployment{}
-		if err := c.client.Get(ctx, key(namespace, release), deployment); err != nil {
-			t.Fatalf("the Deployment was not installed: %v", err)
-		}
+		deployment := c.deployment(t, namespace, release)
 		pod := deployment.Spec.Template.Spec
 		container := pod.Containers[0]
 		wantArgs := []string{
@@ -49,10 +44,8 @@ func TestManagerChart(t *testing.T) {
 			"--kube-api-burst=400",
 			"--zap-log-level=info",
 		}
-		if !slices.Equal(container.Args, wantArgs) {
-			t.Errorf("args\n  %q\nwant\n  %q", container.Args, wantArgs)
-		}
-		flags := parseManagerFlags(t, container.Args)
+		checkArgs(t, container.Args, wantArgs)
+		flags := parseFlags(t, managercli.NewCommand(), container.Args)
 		if container.Image != "ghcr.io/bindery-dev/bindery-manager:"+chartAppVersion(t, "bindery-manager") {
 			t.Errorf("image %q, want the chart's appVersion as tag", container.Image)
 		}
@@ -67,7 +60,7 @@ func TestManagerChart(t *testing.T) {
 			p.PeriodSeconds*p.FailureThreshold < 120 {
 			t.Errorf("startupProbe %+v: want /healthz allowing at least 120 s before the liveness probe counts", p)
 		}
-		kubeconfigKey := checkMountedKubeconfig(t, pod, flags["kubeconfig"], release+"-kubeconfig", "kubeconfig")
+		kubeconfigKey := checkMountedSecret(t, pod, flags["kubeconfig"], release+"-kubeconfig", "kubeconfig")
 		secret := &corev1.Secret{}
 		if err := c.client.Get(ctx, key(namespace, release+"-kubeconfig"), secret); err != nil {
 			t.Fatalf("the kubeconfig Secret was not installed: %v", err)
@@ -96,17 +89,11 @@ func TestManagerChart(t *testing.T) {
 		r := render(t, release, namespace, "bindery-manager", "--values", chartPath(t, "bindery-manager", "ci", "all-values.yaml"))
 		c.install(t, r)
 
-		deployment := &appsv1.Deployment{}
-		if err := c.client.Get(ctx, key(namespace, "catalog-manager"), deployment); err != nil {
-			t.Fatalf("the Deployment was not installed: %v", err)
-		}
-		if got := ptrValue(deployment.Spec.Replicas); got != 2 {
-			t.Errorf("replicas %d, want 2", got)
-		}
+		deployment := c.deployment(t, namespace, "catalog-manager")
 		pod := deployment.Spec.Template.Spec
 		container := pod.Containers[0]
-		flags := parseManagerFlags(t, container.Args)
-		for flag, want := range map[string]string{
+		flags := parseFlags(t, managercli.NewCommand(), container.Args)
+		checkFlags(t, flags, map[string]string{
 			"fleet-context":             "shard-base",
 			"catalog-workspace":         "root:bindery:catalog",
 			"leader-elect":              "true",
@@ -115,14 +102,10 @@ func TestManagerChart(t *testing.T) {
 			"kube-api-qps":              "50",
 			"kube-api-burst":            "100",
 			"zap-log-level":             "debug",
-		} {
-			if flags[flag] != want {
-				t.Errorf("--%s=%q, want %q", flag, flags[flag], want)
-			}
-		}
+		})
 		// The catalog identity from the existing Secret, the fleet identity from the created one.
-		checkMountedKubeconfig(t, pod, flags["kubeconfig"], "bindery-manager-kcp", "admin.kubeconfig")
-		fleetKey := checkMountedKubeconfig(t, pod, flags["fleet-kubeconfig"], "catalog-manager-kubeconfig", "fleet-kubeconfig")
+		checkMountedSecret(t, pod, flags["kubeconfig"], "bindery-manager-kcp", "admin.kubeconfig")
+		fleetKey := checkMountedSecret(t, pod, flags["fleet-kubeconfig"], "catalog-manager-kubeconfig", "fleet-kubeconfig")
 		secret := &corev1.Secret{}
 		if err := c.client.Get(ctx, key(namespace, "catalog-manager-kubeconfig"), secret); err != nil {
 			t.Fatalf("the fleet kubeconfig Secret was not installed: %v", err)
@@ -130,10 +113,7 @@ func TestManagerChart(t *testing.T) {
 		if len(secret.Data) != 1 || len(secret.Data[fleetKey]) == 0 {
 			t.Errorf("Secret keys %v, want only %s", slices.Sorted(maps.Keys(secret.Data)), fleetKey)
 		}
-		if pod.ServiceAccountName != "catalog-manager-sa" || pod.NodeSelector["kubernetes.io/os"] != "linux" ||
-			len(pod.Tolerations) != 1 || pod.Affinity == nil || len(pod.ImagePullSecrets) != 1 {
-			t.Errorf("pod settings of the values missing: %+v", pod)
-		}
+		checkAllValuesPod(t, deployment, "registry.example.com/bindery/bindery-manager:v0.1.0-rc.1", "catalog-manager-sa")
 		checkHardened(t, pod)
 		checkProbes(t, container, 9440)
 		c.checkAccess(t, namespace, "catalog-manager-sa", []access{
@@ -141,17 +121,4 @@ func TestManagerChart(t *testing.T) {
 			{verb: "create", group: "coordination.k8s.io", resource: "leases", namespace: namespace},
 		})
 	})
-}
-
-// parseManagerFlags parses args with bindery-manager's own command line, so that every flag the
-// chart renders exists, and returns the flags' values.
-func parseManagerFlags(t testing.TB, args []string) map[string]string {
-	t.Helper()
-	cmd := managercli.NewCommand()
-	if err := cmd.ParseFlags(args); err != nil {
-		t.Fatalf("bindery-manager does not accept the chart's args %q: %v", args, err)
-	}
-	values := map[string]string{}
-	cmd.Flags().VisitAll(func(f *pflag.Flag) { values[f.Name] = f.Value.String() })
-	return values
 }

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/spf13/pflag"
-	appsv1 "k8s.io/api/apps/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -55,10 +53,7 @@ func TestSyncagentChart(t *testing.T) {
 		}
 		c.install(t, r)
 
-		deployment := &appsv1.Deployment{}
-		if err := c.client.Get(ctx, key(namespace, release), deployment); err != nil {
-			t.Fatalf("the Deployment was not installed: %v", err)
-		}
+		deployment := c.deployment(t, namespace, release)
 		pod := deployment.Spec.Template.Spec
 		container := pod.Containers[0]
 		wantArgs := []string{
@@ -75,10 +70,8 @@ func TestSyncagentChart(t *testing.T) {
 			"--presence-lease-duration=5m",
 			"--zap-log-level=info",
 		}
-		if !slices.Equal(container.Args, wantArgs) {
-			t.Errorf("args\n  %q\nwant\n  %q", container.Args, wantArgs)
-		}
-		flags := parseSyncagentFlags(t, container.Args)
+		checkArgs(t, container.Args, wantArgs)
+		flags := parseFlags(t, syncagentcli.NewCommand(), container.Args)
 		if pod.ServiceAccountName != release {
 			t.Errorf("serviceAccountName %q, want %q", pod.ServiceAccountName, release)
 		}
@@ -87,7 +80,7 @@ func TestSyncagentChart(t *testing.T) {
 		}
 		checkHardened(t, pod)
 		checkProbes(t, container, 8081)
-		kubeconfig := checkMountedKubeconfig(t, pod, flags["kcp-kubeconfig"], release+"-kcp-kubeconfig", "kubeconfig")
+		kubeconfig := checkMountedSecret(t, pod, flags["kcp-kubeconfig"], release+"-kcp-kubeconfig", "kubeconfig")
 		secret := &corev1.Secret{}
 		if err := c.client.Get(ctx, key(namespace, release+"-kcp-kubeconfig"), secret); err != nil {
 			t.Fatalf("the kcp kubeconfig Secret was not installed: %v", err)
@@ -173,17 +166,11 @@ func TestSyncagentChart(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		deployment := &appsv1.Deployment{}
-		if err := c.client.Get(ctx, key(namespace, "dbs-agent"), deployment); err != nil {
-			t.Fatalf("the Deployment was not installed: %v", err)
-		}
-		if got := ptrValue(deployment.Spec.Replicas); got != 2 {
-			t.Errorf("replicas %d, want 2", got)
-		}
+		deployment := c.deployment(t, namespace, "dbs-agent")
 		pod := deployment.Spec.Template.Spec
 		container := pod.Containers[0]
-		flags := parseSyncagentFlags(t, container.Args)
-		for flag, want := range map[string]string{
+		flags := parseFlags(t, syncagentcli.NewCommand(), container.Args)
+		checkFlags(t, flags, map[string]string{
 			"published-resource-selector": "team=dbs",
 			"namespace":                   namespace,
 			"leader-elect":                "true",
@@ -195,19 +182,8 @@ func TestSyncagentChart(t *testing.T) {
 			"presence-lease-duration":     "2m0s",
 			"zap-log-level":               "debug",
 			"pprof-bind-address":          ":6060",
-		} {
-			if flags[flag] != want {
-				t.Errorf("--%s=%q, want %q", flag, flags[flag], want)
-			}
-		}
-		if container.Image != "registry.example.com/bindery/bindery-syncagent:v0.1.0-rc.1" || container.ImagePullPolicy != corev1.PullAlways {
-			t.Errorf("image %q (%s), want the values' image", container.Image, container.ImagePullPolicy)
-		}
-		if pod.ServiceAccountName != "dbs-agent-sa" || len(pod.Tolerations) != 1 || pod.Affinity == nil ||
-			pod.NodeSelector["kubernetes.io/os"] != "linux" || pod.PriorityClassName != "system-cluster-critical" ||
-			len(pod.ImagePullSecrets) != 1 {
-			t.Errorf("pod settings of the values missing: %+v", pod)
-		}
+		})
+		checkAllValuesPod(t, deployment, "registry.example.com/bindery/bindery-syncagent:v0.1.0-rc.1", "dbs-agent-sa")
 		if deployment.Spec.Template.Annotations["prometheus.io/scrape"] != "false" || deployment.Spec.Template.Labels["team"] != "dbs" {
 			t.Errorf("pod annotations %v, labels %v: want the values' podAnnotations and podLabels",
 				deployment.Spec.Template.Annotations, deployment.Spec.Template.Labels)
@@ -217,7 +193,7 @@ func TestSyncagentChart(t *testing.T) {
 		}
 		checkHardened(t, pod)
 		checkProbes(t, container, 9440)
-		checkMountedKubeconfig(t, pod, flags["kcp-kubeconfig"], "dbs-agent-kcp", "admin.kubeconfig")
+		checkMountedSecret(t, pod, flags["kcp-kubeconfig"], "dbs-agent-kcp", "admin.kubeconfig")
 
 		// relatedResourceRules narrowed to reading Secrets; publishedResourceRules add the copies.
 		c.checkAccess(t, namespace, "dbs-agent-sa", []access{
@@ -282,6 +258,9 @@ func TestSyncagentChartRBACMatchesManifest(t *testing.T) {
 	}
 }
 
+// backendValues are the values the backend chart requires but consumerServer.url.
+const backendValues = "externalURL=https://b,tls.existingSecret=t,oidc.issuerURL=https://i,oidc.clientID=c,oidc.clientSecret.existingSecret=s"
+
 // TestChartsRefuseBadValues checks that the charts fail with a message naming the value, rather
 // than rendering a Deployment that cannot start.
 func TestChartsRefuseBadValues(t *testing.T) {
@@ -299,23 +278,24 @@ func TestChartsRefuseBadValues(t *testing.T) {
 		{"bindery-manager", nil, "a kcp kubeconfig is required"},
 		{"bindery-manager", []string{"--set", "kcp.existingSecret=s,fleet.existingSecret=f,fleet.kubeconfig=k"}, "exclusive"},
 		{"bindery-manager", []string{"--set", "kcp.existingSecret=s,replicaCount=3,leaderElection.enabled=false"}, "requires leaderElection.enabled"},
+		{"bindery-backend", nil, "externalURL is required"},
+		{"bindery-backend", []string{"--set", "externalURL=http://bind.example.com"}, "must be an https URL"},
+		{"bindery-backend", []string{"--set", "externalURL=https://b"}, "tls.existingSecret is required"},
+		{"bindery-backend", []string{"--set", "externalURL=https://b,tls.existingSecret=t"}, "oidc.issuerURL is required"},
+		{"bindery-backend", []string{"--set", "externalURL=https://b,tls.existingSecret=t,oidc.issuerURL=https://i"}, "oidc.clientID is required"},
+		{"bindery-backend", []string{"--set", "externalURL=https://b,tls.existingSecret=t,oidc.issuerURL=https://i,oidc.clientID=c"}, "oidc.clientSecret.existingSecret is required"},
+		{"bindery-backend", []string{"--set", backendValues}, "consumerServer.url is required"},
+		{"bindery-backend", []string{"--set", backendValues + ",consumerServer.url=https://p,replicaCount=2,leaderElection.enabled=false"}, "requires leaderElection.enabled"},
+		{"bindery-backend", []string{"--set", backendValues + ",consumerServer.url=https://p,oidc.ca.bundle=x,oidc.ca.existingConfigMap=y"}, "exclusive"},
+		{"bindery-backend", []string{"--set", "devOIDC.enabled=true"}, "devOIDC.users.existingSecret is required"},
+		{"bindery-backend", []string{"--set", "devOIDC.enabled=true,devOIDC.users.existingSecret=u,oidc.issuerURL=https://i"}, "exclusive"},
+		{"bindery-backend", []string{"--set", "devOIDC.enabled=true,devOIDC.users.existingSecret=u,tls.existingSecret=t"}, "leave tls.existingSecret empty"},
+		{"bindery-backend", []string{"--set", "devOIDC.enabled=true,devOIDC.users.existingSecret=u,replicaCount=2"}, "runs one replica"},
+		{"bindery-konnector", []string{"--set", "replicaCount=2,leaderElection.enabled=false"}, "requires leaderElection.enabled"},
 	} {
 		_, err := helmTemplate(t, "release", "bindery-system", tc.chart, tc.args...)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s %v: got %v, want an error containing %q", tc.chart, tc.args, err, tc.want)
 		}
 	}
-}
-
-// parseSyncagentFlags parses args with bindery-syncagent's own command line, so that every flag
-// the chart renders exists, and returns the flags' values.
-func parseSyncagentFlags(t testing.TB, args []string) map[string]string {
-	t.Helper()
-	cmd := syncagentcli.NewCommand()
-	if err := cmd.ParseFlags(args); err != nil {
-		t.Fatalf("bindery-syncagent does not accept the chart's args %q: %v", args, err)
-	}
-	values := map[string]string{}
-	cmd.Flags().VisitAll(func(f *pflag.Flag) { values[f.Name] = f.Value.String() })
-	return values
 }
