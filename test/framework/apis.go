@@ -114,6 +114,20 @@ func Bind(t testing.TB, consumer *Workspace, exportPath logicalcluster.Path, exp
 	return binding
 }
 
+// BindExport binds the APIExport name of exporter in ws once it serves resources (a syncagent
+// publishes them after it starts), accepting every permission claim it makes.
+func BindExport(t testing.TB, ws, exporter *Workspace, name string) *apisv1alpha2.APIBinding {
+	t.Helper()
+	export := &apisv1alpha2.APIExport{}
+	WaitFor(t, time.Minute, "APIExport "+name+" to serve the published API", func(ctx context.Context) (bool, string, error) {
+		if err := exporter.Client.Get(ctx, ctrlclient.ObjectKey{Name: name}, export); err != nil {
+			return false, "", err
+		}
+		return len(export.Spec.Resources) > 0, fmt.Sprintf("%d resources", len(export.Spec.Resources)), nil
+	})
+	return Bind(t, ws, exporter.Path, name, export.Spec.PermissionClaims...)
+}
+
 // EndpointURL waits until the APIExportEndpointSlice kcp created for an export lists a URL and
 // returns the first. kcp lists a shard's URL only once some workspace binds the export.
 func EndpointURL(t testing.TB, provider *Workspace, sliceName string) string {

@@ -19,23 +19,38 @@ import (
 )
 
 // BindInto binds the Service at a bindery-backend for the consumer cluster with the session's
-// user and writes what `kubectl bindery bind` writes there: the credential Secret in
-// bindery-system and the ServiceBinding, receiving the APIs under group (empty: the provider's).
+// user and writes what `kubectl bindery bind` writes there (WriteBinding), receiving the APIs
+// under group (empty: the provider's).
 func BindInto(t testing.TB, consumer ctrlclient.Client, backendURL string, session *bindprotocol.Session, service, group string) (*bindprotocol.BindResponse, *bindv1alpha1.ServiceBinding) {
 	t.Helper()
-	ctx := Context(t)
-	var kubeSystem corev1.Namespace
-	if err := consumer.Get(ctx, ctrlclient.ObjectKey{Name: "kube-system"}, &kubeSystem); err != nil {
-		t.Fatal(err)
-	}
 	api, err := bindclient.NewClient(backendURL, session, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	bound, err := api.Bind(ctx, service, bindprotocol.BindRequest{Cluster: bindprotocol.Cluster{ID: string(kubeSystem.UID)}})
+	bound, err := api.Bind(Context(t), service, bindprotocol.BindRequest{Cluster: bindprotocol.Cluster{ID: ClusterID(t, consumer)}})
 	if err != nil {
 		t.Fatalf("binding: %v", err)
 	}
+	return bound, WriteBinding(t, consumer, backendURL, service, bound, group)
+}
+
+// ClusterID is the consumer cluster's identity as kubectl bindery bind sends it: the UID of its
+// kube-system namespace.
+func ClusterID(t testing.TB, consumer ctrlclient.Client) string {
+	t.Helper()
+	var kubeSystem corev1.Namespace
+	if err := consumer.Get(Context(t), ctrlclient.ObjectKey{Name: "kube-system"}, &kubeSystem); err != nil {
+		t.Fatal(err)
+	}
+	return string(kubeSystem.UID)
+}
+
+// WriteBinding writes what `kubectl bindery bind` writes into the consumer cluster for the bind
+// of the Service at backendURL: the credential Secret in bindery-system and the ServiceBinding,
+// receiving the APIs under group (empty: the provider's).
+func WriteBinding(t testing.TB, consumer ctrlclient.Client, backendURL, service string, bound *bindprotocol.BindResponse, group string) *bindv1alpha1.ServiceBinding {
+	t.Helper()
+	ctx := Context(t)
 	for _, obj := range []ctrlclient.Object{
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "bindery-system"}},
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "bindery-system", Name: service + "-credential"},
@@ -56,7 +71,7 @@ func BindInto(t testing.TB, consumer ctrlclient.Client, backendURL string, sessi
 	if err := consumer.Create(ctx, binding); err != nil {
 		t.Fatal(err)
 	}
-	return bound, binding
+	return binding
 }
 
 // StartKonnector runs bindery-konnector against the consumer cluster until the test ends.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/kcp-dev/logicalcluster/v3"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -37,7 +38,11 @@ type flags struct {
 	devClients       []string
 	consumerCAFile   string
 	zapOptions       zap.Options
+	// set tells which flags were given: --opaque-consumer-names defaults by what is served.
+	set *pflag.FlagSet
 }
+
+const opaqueNamesFlag = "opaque-consumer-names"
 
 // NewCommand returns the bindery-backend command with its version subcommand.
 func NewCommand() *cobra.Command {
@@ -82,6 +87,7 @@ People use the web page at --external-url; kubectl bindery login|bind use the sa
 
 func bindFlags(cmd *cobra.Command, f *flags) {
 	fs := cmd.Flags()
+	f.set = fs
 	o := &f.opts
 	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig of the provider cluster (default: the in-cluster config)")
 	fs.StringVar(&f.kcpKubeconfig, "kcp-kubeconfig", "", "kubeconfig of kcp: serve a kcp workspace instead of a provider cluster (excludes --kubeconfig)")
@@ -111,7 +117,7 @@ func bindFlags(cmd *cobra.Command, f *flags) {
 	fs.StringVar(&o.DevOIDC.StateDir, "dev-oidc-state-dir", "", "keeps the embedded issuer's CA and signing key across restarts and writes its CA to ca.crt there, for the provider's kube-apiserver to trust")
 	fs.StringVar(&o.ConsumerServerURL, "consumer-server-url", "", "URL where consumers' konnectors reach the provider cluster (default: the --kubeconfig server)")
 	fs.StringVar(&f.consumerCAFile, "consumer-ca-file", "", "CA bundle konnectors trust for --consumer-server-url (default: the --kubeconfig CA)")
-	fs.BoolVar(&o.OpaqueConsumerNames, "opaque-consumer-names", false, "name new Consumers and their namespaces consumer-<hash>, without the username: for a reseller, whose Consumer namespaces' names travel on to its own provider in the copies' names and marks")
+	fs.BoolVar(&o.OpaqueConsumerNames, opaqueNamesFlag, false, "name new Consumers and their namespaces consumer-<hash>, without the username: for a reseller, whose Consumer namespaces' names travel on to its own provider in the copies' names and marks (default true with --kcp-kubeconfig: a workspace's objects travel on to the provider of the bound API)")
 	fs.BoolVar(&o.LeaderElection, "leader-elect", false, "run the controllers on one replica at a time (every replica serves the page and API)")
 	fs.StringVar(&o.MetricsBindAddress, "metrics-bind-address", ":8080", "address of the Prometheus metrics endpoint; 0 disables it")
 	fs.StringVar(&o.HealthProbeBindAddress, "health-probe-bind-address", ":8081", "address of /healthz and /readyz; 0 disables them")
@@ -138,6 +144,9 @@ func (f *flags) options() (backend.Options, error) {
 	var err error
 	if o.ProviderConfig, o.Workspace, err = f.target(); err != nil {
 		return o, err
+	}
+	if !f.set.Changed(opaqueNamesFlag) && !o.Workspace.Empty() {
+		o.OpaqueConsumerNames = true
 	}
 	if o.OIDC.ClientSecret, err = clientSecret(f.clientSecretFile); err != nil {
 		return o, err

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
 )
 
 func execute(args ...string) (string, error) {
@@ -33,17 +35,57 @@ func TestHelpExplainsEveryFlag(t *testing.T) {
 	}
 }
 
-func TestBadInputNamesTheFlag(t *testing.T) {
+// writeKubeconfig writes a kubeconfig for server and returns its path.
+func writeKubeconfig(t *testing.T, server string) string {
+	t.Helper()
 	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
 	if err := os.WriteFile(kubeconfig, []byte(`apiVersion: v1
 kind: Config
-clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+clusters: [{name: c, cluster: {server: "`+server+`"}}]
 users: [{name: u, user: {token: t}}]
 contexts: [{name: c, context: {cluster: c, user: u}}]
 current-context: c
 `), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return kubeconfig
+}
+
+// TestOpaqueConsumerNamesForAWorkspace: serving a kcp workspace, Consumers are named without the
+// username unless --opaque-consumer-names=false says otherwise, since the workspace's objects
+// travel on to the provider of the bound API with their namespace's name; serving a provider
+// cluster, only the flag turns them on.
+func TestOpaqueConsumerNamesForAWorkspace(t *testing.T) {
+	cluster := writeKubeconfig(t, "https://127.0.0.1:1")
+	workspace := writeKubeconfig(t, "https://127.0.0.1:1/clusters/root:team")
+	dev := []string{"--dev-oidc", "--dev-oidc-users", "a:b"}
+	for _, tc := range []struct {
+		args []string
+		want bool
+	}{
+		{append(dev, "--kubeconfig", cluster), false},
+		{append(dev, "--kubeconfig", cluster, "--opaque-consumer-names"), true},
+		{append(dev, "--kcp-kubeconfig", workspace), true},
+		{append(dev, "--kcp-kubeconfig", workspace, "--opaque-consumer-names=false"), false},
+	} {
+		f := &flags{}
+		cmd := &cobra.Command{}
+		bindFlags(cmd, f)
+		if err := cmd.ParseFlags(tc.args); err != nil {
+			t.Fatal(err)
+		}
+		o, err := f.options()
+		if err != nil {
+			t.Fatalf("%v: %v", tc.args, err)
+		}
+		if o.OpaqueConsumerNames != tc.want {
+			t.Errorf("%v: opaque Consumer names %v, want %v", tc.args, o.OpaqueConsumerNames, tc.want)
+		}
+	}
+}
+
+func TestBadInputNamesTheFlag(t *testing.T) {
+	kubeconfig := writeKubeconfig(t, "https://127.0.0.1:1")
 	k := []string{"--kubeconfig", kubeconfig}
 	kcpKubeconfig := kubeconfig // its server names no workspace
 	dev := []string{"--dev-oidc", "--dev-oidc-users", "a:b"}

@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,7 +17,6 @@ import (
 	catalogv1alpha1 "github.com/bindery-dev/bindery/apis/catalog/v1alpha1"
 	inventoryv1alpha1 "github.com/bindery-dev/bindery/apis/inventory/v1alpha1"
 	"github.com/bindery-dev/bindery/pkg/catalog"
-	"github.com/bindery-dev/bindery/pkg/manager"
 	"github.com/bindery-dev/bindery/test/framework"
 )
 
@@ -32,8 +30,8 @@ func TestCatalog(t *testing.T) {
 	framework.ExportWidgets(t, databases, "databases", "databases.catalog.example.com")
 	configMaps := framework.Claim("", "configmaps", "get", "list", "watch")
 	framework.ExportWidgets(t, caches, "caches", "caches.catalog.example.com", configMaps)
-	list(t, databases, "databases", "Managed PostgreSQL")
-	list(t, caches, "caches", "Redis caches")
+	framework.ListExport(t, databases, "databases", "Managed PostgreSQL")
+	framework.ListExport(t, caches, "caches", "Redis caches")
 
 	org := framework.NewWorkspace(t, "org")
 	teamA := framework.NewWorkspace(t, "team", framework.InParent(org.Path))
@@ -47,7 +45,7 @@ func TestCatalog(t *testing.T) {
 	rejectingBinding(t, teamD, caches.Path, "caches", configMaps)
 
 	catalogPath := logicalcluster.NewPath("root").Join(framework.UniqueName("catalog"))
-	startManager(t, catalogPath)
+	framework.RunManager(t, catalogPath, nil)
 	catalogClient := framework.NewClient(t, framework.KCP(t).ClusterConfig(catalogPath.String()))
 
 	dbEntry := catalog.EntryName(databases.Cluster.String(), "databases")
@@ -132,57 +130,6 @@ func TestCatalog(t *testing.T) {
 		err := catalogClient.Get(ctx, client.ObjectKey{Name: cacheEntry}, &catalogv1alpha1.CatalogEntry{})
 		return client.IgnoreNotFound(err) == nil && err != nil, fmt.Sprintf("get: %v", err), nil
 	})
-}
-
-// list opts an export in to the catalog.
-func list(t *testing.T, ws *framework.Workspace, name, displayName string) {
-	t.Helper()
-	export := &apisv1alpha2.APIExport{}
-	if err := ws.Client.Get(framework.Context(t), client.ObjectKey{Name: name}, export); err != nil {
-		t.Fatal(err)
-	}
-	// A merge patch: kcp updates a new export's status right after creation.
-	patch := client.MergeFrom(export.DeepCopy())
-	export.Labels = map[string]string{catalogv1alpha1.ListedLabel: "true"}
-	export.Annotations = map[string]string{catalogv1alpha1.DisplayNameAnnotation: displayName}
-	if err := ws.Client.Patch(framework.Context(t), export, patch); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func startManager(t *testing.T, catalogPath logicalcluster.Path) {
-	t.Helper()
-	runManager(t, catalogPath, func(*manager.Options) {})
-}
-
-// runManager runs a manager in-process until the test ends or the returned stop is called;
-// customize changes its options (leader election on, no metrics or probes by default).
-func runManager(t *testing.T, catalogPath logicalcluster.Path, customize func(*manager.Options)) (stop func()) {
-	t.Helper()
-	shardAdmin, err := framework.KCP(t).ShardAdminConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := manager.Options{
-		Config: framework.KCP(t).AdminConfig(), FleetConfig: shardAdmin, CatalogWorkspace: catalogPath, LeaderElection: true,
-		MetricsBindAddress: "0", HealthProbeBindAddress: "0", Log: framework.Logger(t).WithName("manager"),
-		SkipControllerNameValidation: true, // the tests run several managers in one process
-	}
-	customize(&opts)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- manager.Run(ctx, opts) }()
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("manager stopped with error: %v", err)
-			}
-		})
-	}
-	t.Cleanup(stop)
-	return stop
 }
 
 func waitForEntry(t *testing.T, c client.Client, name string, consumers int32, timeout time.Duration) {

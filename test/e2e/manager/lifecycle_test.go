@@ -36,7 +36,7 @@ func TestPruneAtStart(t *testing.T) {
 		name string
 	}{{keep, "keep"}, {deleted, "deleted"}, {gone, "gone"}} {
 		framework.ExportWidgets(t, p.ws, p.name, p.name+".prune.example.com")
-		list(t, p.ws, p.name, p.name)
+		framework.ListExport(t, p.ws, p.name, p.name)
 	}
 	keepEntry := catalog.EntryName(keep.Cluster.String(), "keep")
 	deletedEntry := catalog.EntryName(deleted.Cluster.String(), "deleted")
@@ -44,7 +44,7 @@ func TestPruneAtStart(t *testing.T) {
 
 	catalogPath := logicalcluster.NewPath("root").Join(framework.UniqueName("catalog"))
 	leaderHealth := freeAddress(t)
-	stopFirst := runManager(t, catalogPath, func(o *manager.Options) {
+	stopFirst := framework.RunManager(t, catalogPath, func(o *manager.Options) {
 		o.HealthProbeBindAddress, o.Log = leaderHealth, o.Log.WithName("first")
 	})
 	catalogClient := framework.NewClient(t, framework.KCP(t).ClusterConfig(catalogPath.String()))
@@ -60,7 +60,7 @@ func TestPruneAtStart(t *testing.T) {
 
 	t.Log("a standby replica is ready while the first manager leads")
 	standbyHealth := freeAddress(t)
-	stopStandby := runManager(t, catalogPath, func(o *manager.Options) {
+	stopStandby := framework.RunManager(t, catalogPath, func(o *manager.Options) {
 		o.HealthProbeBindAddress, o.Log = standbyHealth, o.Log.WithName("standby")
 	})
 	waitForReady(t, standbyHealth, time.Minute)
@@ -79,7 +79,7 @@ func TestPruneAtStart(t *testing.T) {
 	// Without leader election, /readyz answers 200 only once this replica caught up and pruned.
 	health := freeAddress(t)
 	started := time.Now()
-	runManager(t, catalogPath, func(o *manager.Options) {
+	framework.RunManager(t, catalogPath, func(o *manager.Options) {
 		o.LeaderElection, o.HealthProbeBindAddress, o.Log = false, health, o.Log.WithName("second")
 	})
 	waitForReady(t, health, 2*time.Minute)
@@ -107,13 +107,13 @@ func TestUnlistRemovesInventory(t *testing.T) {
 	provider := framework.NewWorkspace(t, "unlist")
 	for _, name := range []string{"alpha", "beta"} {
 		framework.ExportWidgets(t, provider, name, name+".unlist.example.com")
-		list(t, provider, name, name)
+		framework.ListExport(t, provider, name, name)
 	}
 	consumer := framework.NewWorkspace(t, "consumer")
 	framework.Bind(t, consumer, provider.Path, "alpha")
 
 	catalogPath := logicalcluster.NewPath("root").Join(framework.UniqueName("catalog"))
-	startManager(t, catalogPath)
+	framework.RunManager(t, catalogPath, nil)
 	catalogClient := framework.NewClient(t, framework.KCP(t).ClusterConfig(catalogPath.String()))
 	alphaEntry := catalog.EntryName(provider.Cluster.String(), "alpha")
 	betaEntry := catalog.EntryName(provider.Cluster.String(), "beta")

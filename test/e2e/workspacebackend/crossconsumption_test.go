@@ -48,7 +48,7 @@ func TestCrossConsumption(t *testing.T) {
 		"--leader-elect=false", "--metrics-bind-address", "0", "--health-probe-bind-address", "0")
 	waitCondition(t, analytics.client, reports, syncagentv1alpha1.ConditionReady)
 	marketing := framework.NewWorkspace(t, "marketing")
-	bindAcceptingClaims(t, marketing, reportsExport, "reports")
+	framework.BindExport(t, marketing, reportsExport, "reports")
 
 	t.Log("Marketing orders a Report in its workspace")
 	published := schema.GroupVersionKind{Group: "reports.analytics.example", Version: "v1", Kind: "Report"}

@@ -3,12 +3,9 @@ package workspacebackend
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/http"
 	"testing"
 	"time"
 
-	apisv1alpha2 "github.com/kcp-dev/sdk/apis/apis/v1alpha2"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -86,7 +83,7 @@ func newChain(t *testing.T) *chain {
 
 	t.Log("the team binds the export in its workspace and offers the Databases to its clusters")
 	c.team = framework.NewWorkspace(t, "team")
-	bindAcceptingClaims(t, c.team, exporter, "databases")
+	framework.BindExport(t, c.team, exporter, "databases")
 	framework.InstallCRDs(t, c.team.Config, "deploy/crd")
 	offered := databasesPR(syncagentv1alpha1.SourceResource{APIGroup: c.kind.Group, Kind: "Database"}, map[string]string{"team.example/offer": "databases"})
 	svc := &bindv1alpha1.Service{
@@ -141,43 +138,11 @@ func grants(service string, users ...framework.DevUser) []client.Object {
 	return []client.Object{role, binding}
 }
 
-// bindAcceptingClaims binds the export in ws once it serves resources, accepting every
-// permission claim it asks for (the syncagent's: events, namespaces, the related Secrets).
-func bindAcceptingClaims(t *testing.T, ws, exporter *framework.Workspace, name string) {
-	t.Helper()
-	export := &apisv1alpha2.APIExport{}
-	framework.WaitFor(t, time.Minute, "APIExport "+name+" to serve the published API", func(ctx context.Context) (bool, string, error) {
-		if err := exporter.Client.Get(ctx, client.ObjectKey{Name: name}, export); err != nil {
-			return false, "", err
-		}
-		return len(export.Spec.Resources) > 0, fmt.Sprintf("%d resources", len(export.Spec.Resources)), nil
-	})
-	framework.Bind(t, ws, exporter.Path, name, export.Spec.PermissionClaims...)
-}
-
 // startBackend runs bindery-backend for the workspace with the embedded issuer and returns its URL.
 func startBackend(t *testing.T, ws *framework.Workspace) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	listen := l.Addr().String()
-	l.Close()
-	framework.StartProcess(t, "bindery-backend", framework.Binary(t, "./cmd/bindery-backend"),
-		"--kcp-kubeconfig", framework.WriteKubeconfig(t, "team", ws.Config),
-		"--listen-address", listen, "--title", "Team databases",
-		"--dev-oidc", "--dev-oidc-address", issuer.Address, "--dev-oidc-users", devUsers, "--dev-oidc-state-dir", issuer.StateDir,
-		"--metrics-bind-address", "0", "--health-probe-bind-address", "0")
-	url := "http://" + listen
-	framework.WaitFor(t, time.Minute, "bindery-backend to serve", func(context.Context) (bool, string, error) {
-		resp, err := http.Get(url + "/healthz")
-		if err != nil {
-			return false, err.Error(), nil
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK, resp.Status, nil
-	})
+	url, _ := framework.StartBackend(t, "--kcp-kubeconfig", framework.WriteKubeconfig(t, "team", ws.Config), "--title", "Team databases",
+		"--dev-oidc", "--dev-oidc-address", issuer.Address, "--dev-oidc-users", devUsers, "--dev-oidc-state-dir", issuer.StateDir)
 	return url
 }
 
