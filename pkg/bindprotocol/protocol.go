@@ -145,6 +145,20 @@ type BoundResource struct {
 	PublishedResource string   `json:"publishedResource"`
 	Consumer          Resource `json:"consumer"`
 	Provider          Resource `json:"provider"`
+	// Related are the kinds of objects that travel with this resource (the PublishedResource's
+	// related entries), as the consumer cluster serves them: the konnector reads and writes them
+	// there, so the consumer grants it exactly these.
+	Related []RelatedKind `json:"related,omitempty"`
+}
+
+// RelatedKind is a kind of related object in the consumer cluster.
+type RelatedKind struct {
+	// Group and Resource name it as the consumer cluster serves it ("" and "secrets", say).
+	Group    string `json:"group"`
+	Resource string `json:"resource"`
+	// Origin is the side that owns the objects: "consumer" (the konnector copies them to the
+	// provider) or "provider" (it writes copies into the consumer cluster).
+	Origin string `json:"origin"`
 }
 
 // Error is the body of every non-2xx answer of the API.

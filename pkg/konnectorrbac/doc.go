@@ -15,7 +15,7 @@
 // rules with the union of theirs. CoreClusterRole carries the fixed rules above with that label,
 // and `kubectl bindery bind` creates one BindingClusterRole per binding that grants exactly the
 // received resources (get, list, watch, update, patch, with their status and finalizers
-// subresources). Unbinding deletes it, and the konnector loses the rights with it.
+// subresources) and the kinds of their related objects (RelatedRules: data kinds only). Unbinding deletes it, and the konnector loses the rights with it.
 //
 // The aggregated ClusterRole has no rules of its own: the aggregation controller overwrites an
 // aggregated role's rules, so rules written there would be lost or fought over.

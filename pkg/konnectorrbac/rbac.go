@@ -108,16 +108,63 @@ func LeaderElectionRoleBinding(name, namespace, serviceAccount string) *rbacv1.R
 func BindingClusterRoleName(binding string) string { return "bindery-konnector:binding:" + binding }
 
 // BindingClusterRole grants the konnector exactly the resources the ServiceBinding binding
-// receives, with their status and finalizers subresources, and is aggregated into its
-// ClusterRole.
-func BindingClusterRole(binding string, resources []schema.GroupResource) *rbacv1.ClusterRole {
+// receives, with their status and finalizers subresources, and the kinds of their related
+// objects (RelatedRules), and is aggregated into its ClusterRole.
+func BindingClusterRole(binding string, resources []schema.GroupResource, related ...schema.GroupResource) *rbacv1.ClusterRole {
 	return &rbacv1.ClusterRole{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:   BindingClusterRoleName(binding),
 			Labels: map[string]string{AggregationLabel: "true", BindingLabel: templating.DNSLabel(binding)},
 		},
-		Rules: BindingRules(resources),
+		Rules: append(BindingRules(resources), RelatedRules(related)...),
 	}
+}
+
+// relatedVerbs: the konnector reads related originals of the consumer, and creates, updates and
+// deletes the copies of the provider's next to the consumer's objects.
+var relatedVerbs = []string{"get", "list", "watch", "create", "update", "patch", "delete"}
+
+// RelatedRules grant the kinds of related objects a binding's resources carry, one rule per API
+// group in a stable order. Secrets are left out (CoreRules grants them to every konnector), and
+// a kind that ValidRelated refuses is dropped, so that a backend can never widen the grant into
+// Kubernetes' own APIs; callers check ValidRelated first to tell the user.
+func RelatedRules(related []schema.GroupResource) []rbacv1.PolicyRule {
+	byGroup := map[string]map[string]bool{}
+	for _, gr := range related {
+		if ValidRelated(gr) != nil || gr == (schema.GroupResource{Resource: "secrets"}) {
+			continue
+		}
+		if byGroup[gr.Group] == nil {
+			byGroup[gr.Group] = map[string]bool{}
+		}
+		byGroup[gr.Group][gr.Resource] = true
+	}
+	rules := make([]rbacv1.PolicyRule, 0, len(byGroup))
+	for _, group := range sortedKeys(byGroup) {
+		rules = append(rules, rbacv1.PolicyRule{
+			APIGroups: []string{group}, Resources: sortedKeys(byGroup[group]), Verbs: append([]string(nil), relatedVerbs...),
+		})
+	}
+	return rules
+}
+
+// relatedCoreResources are the kinds of Kubernetes' own core group that may travel as related
+// objects: data, never workloads or anything that grants rights.
+var relatedCoreResources = map[string]bool{"secrets": true, "configmaps": true}
+
+// ValidRelated says why gr cannot be a related kind the konnector is granted, or nil: Secrets
+// and ConfigMaps of the core group, or a resource of a group that ValidGroup accepts.
+func ValidRelated(gr schema.GroupResource) error {
+	if gr.Group == "" {
+		if !relatedCoreResources[gr.Resource] {
+			return fmt.Errorf("related resource %q of the core group: only secrets and configmaps may travel with a binding's objects", gr.Resource)
+		}
+		return nil
+	}
+	if err := ValidReceived(gr); err != nil {
+		return fmt.Errorf("related %w", err)
+	}
+	return nil
 }
 
 // BindingRules are the rules of a BindingClusterRole: one per API group, in a stable order so

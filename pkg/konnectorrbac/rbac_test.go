@@ -111,3 +111,33 @@ func TestBindingRoleNameAndLabel(t *testing.T) {
 		t.Errorf("binding label %q, want the name itself", v)
 	}
 }
+
+func TestRelatedRulesGrantDataKindsOnly(t *testing.T) {
+	got := RelatedRules([]schema.GroupResource{
+		{Resource: "secrets"}, {Resource: "configmaps"}, {Resource: "pods"}, {Resource: "configmaps"},
+		{Group: "rbac.authorization.k8s.io", Resource: "roles"}, {Group: "certs.example.com", Resource: "certificates"},
+	})
+	verbs := []string{"get", "list", "watch", "create", "update", "patch", "delete"}
+	want := []rbacv1.PolicyRule{
+		{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: verbs},
+		{APIGroups: []string{"certs.example.com"}, Resources: []string{"certificates"}, Verbs: verbs},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("RelatedRules = %+v\nwant %+v", got, want)
+	}
+	for gr, wantErr := range map[schema.GroupResource]string{
+		{Resource: "pods"}:                                       `related resource "pods" of the core group`,
+		{Resource: "serviceaccounts"}:                            `related resource "serviceaccounts" of the core group`,
+		{Group: "rbac.authorization.k8s.io", Resource: "roles"}:  "belongs to Kubernetes itself",
+		{Group: "certs.example.com", Resource: "certificates/*"}: "not a plain resource name",
+	} {
+		if err := ValidRelated(gr); err == nil || !strings.Contains(err.Error(), wantErr) {
+			t.Errorf("ValidRelated(%v) = %v, want %q", gr, err, wantErr)
+		}
+	}
+	for _, gr := range []schema.GroupResource{{Resource: "secrets"}, {Resource: "configmaps"}, {Group: "certs.example.com", Resource: "certificates"}} {
+		if err := ValidRelated(gr); err != nil {
+			t.Errorf("ValidRelated(%v) = %v, want nil", gr, err)
+		}
+	}
+}

@@ -64,12 +64,12 @@ func applyBinding(ctx context.Context, c client.Client, p progress, name string,
 	if err := apply(ctx, c, secret); err != nil {
 		return nil, err
 	}
-	role := bindingClusterRole(name, receivedResources(resp, o.Group), owner)
+	role := bindingClusterRole(name, receivedResources(resp, o.Group), relatedKinds(resp), owner)
 	if err := apply(ctx, c, role); err != nil {
 		return nil, err
 	}
 	p.printf("Applied ServiceBinding %s, its credential Secret %s/%s and ClusterRole %s (the konnector's rights on %s).",
-		binding.Name, secret.Namespace, secret.Name, role.Name, joinResources(receivedResources(resp, o.Group)))
+		binding.Name, secret.Namespace, secret.Name, role.Name, joinResources(append(receivedResources(resp, o.Group), relatedKinds(resp)...)))
 	return binding, nil
 }
 
@@ -118,8 +118,8 @@ func credentialSecret(binding, namespace string, kubeconfig []byte, owner metav1
 }
 
 // bindingClusterRole is konnectorrbac's per-binding ClusterRole, owned by the binding.
-func bindingClusterRole(binding string, resources []schema.GroupResource, owner metav1.OwnerReference) *rbacv1.ClusterRole {
-	role := konnectorrbac.BindingClusterRole(binding, resources)
+func bindingClusterRole(binding string, resources, related []schema.GroupResource, owner metav1.OwnerReference) *rbacv1.ClusterRole {
+	role := konnectorrbac.BindingClusterRole(binding, resources, related...)
 	role.OwnerReferences = []metav1.OwnerReference{owner}
 	return role
 }
@@ -136,6 +136,18 @@ func receivedResources(resp *bindprotocol.BindResponse, group string) []schema.G
 		resources = append(resources, gr)
 	}
 	return resources
+}
+
+// relatedKinds are the kinds of related objects the binding's resources carry, as the consumer
+// cluster serves them (not renamed with the binding's group: only the primary resources are).
+func relatedKinds(resp *bindprotocol.BindResponse) []schema.GroupResource {
+	var kinds []schema.GroupResource
+	for _, r := range resp.Resources {
+		for _, rel := range r.Related {
+			kinds = append(kinds, schema.GroupResource{Group: rel.Group, Resource: rel.Resource})
+		}
+	}
+	return kinds
 }
 
 // joinResources lists resources as resource.group, the way kubectl names them.

@@ -185,6 +185,11 @@ func validResponse(resp *bindprotocol.BindResponse, group string) error {
 			return err
 		}
 	}
+	for _, gr := range relatedKinds(resp) {
+		if err := konnectorrbac.ValidRelated(gr); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

@@ -233,7 +233,22 @@ func bound(pr *syncagentv1alpha1.PublishedResource, crd *apiextensionsv1.CustomR
 			Group: crd.Spec.Group, Resource: crd.Spec.Names.Plural,
 			Kind: crd.Spec.Names.Kind, Versions: providerVersions,
 		},
+		Related: relatedKinds(pr.Spec.Related),
 	}
+}
+
+// relatedKinds are the kinds of the related entries as the consumer cluster serves them: under
+// their projection's group and resource where one is set, as the syncagent names them in kcp.
+func relatedKinds(entries []syncagentv1alpha1.RelatedResource) []bindprotocol.RelatedKind {
+	var kinds []bindprotocol.RelatedKind
+	for _, rel := range entries {
+		kind := bindprotocol.RelatedKind{Group: rel.Group, Resource: rel.Resource, Origin: string(rel.Origin)}
+		if p := rel.Projection; p != nil {
+			kind.Group, kind.Resource = cmp.Or(p.Group, kind.Group), cmp.Or(p.Resource, kind.Resource)
+		}
+		kinds = append(kinds, kind)
+	}
+	return kinds
 }
 
 func related(spec syncagentv1alpha1.PublishedResourceSpec) []Related {

@@ -31,6 +31,29 @@ func TestBoundMapsVersionsBackToTheProvider(t *testing.T) {
 	}
 }
 
+func TestBoundListsTheRelatedKindsAsTheConsumerServesThem(t *testing.T) {
+	pr := &syncagentv1alpha1.PublishedResource{ObjectMeta: metav1.ObjectMeta{Name: "databases"}, Spec: projectedSpec()}
+	pr.Spec.Related = []syncagentv1alpha1.RelatedResource{
+		{Identifier: "credentials", Origin: syncagentv1alpha1.OriginProvider, Version: "v1", Resource: "secrets"},
+		{Identifier: "certificate", Origin: syncagentv1alpha1.OriginProvider, Group: "internal.example.com", Version: "v1", Resource: "certs",
+			Projection: &syncagentv1alpha1.RelatedProjection{Group: "certs.example.com", Resource: "certificates"}},
+		{Identifier: "settings", Origin: syncagentv1alpha1.OriginConsumer, Version: "v1", Resource: "configmaps"},
+	}
+	published, ferr := publishing.BuildSchema(databaseCRD(), pr.Spec)
+	if ferr != nil {
+		t.Fatal(ferr)
+	}
+	got := bound(pr, databaseCRD(), published).Related
+	want := []bindprotocol.RelatedKind{
+		{Resource: "secrets", Origin: "provider"},
+		{Group: "certs.example.com", Resource: "certificates", Origin: "provider"},
+		{Resource: "configmaps", Origin: "consumer"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("related = %+v\nwant      %+v", got, want)
+	}
+}
+
 func TestValidateRelated(t *testing.T) {
 	secret := func(origin syncagentv1alpha1.RelatedOrigin) syncagentv1alpha1.RelatedResource {
 		return syncagentv1alpha1.RelatedResource{
