@@ -93,7 +93,7 @@ var expectations = map[string]expectation{
 	"kubectl --kubeconfig .bindery/team-a-cluster.kubeconfig -n analytics get secret $TEAM_SECRET -o jsonpath='{.data.password}' | base64 -d; echo": {
 		minLength: 16},
 	"kubectl --kubeconfig .bindery/team-a.kubeconfig get databases -A": {
-		contains: []string{"bindery-oidc-alice-example-com-", "analytics-orders", "Ready"}},
+		contains: []string{"bindery-consumer-", "analytics-orders", "Ready"}, lacks: []string{"alice"}},
 	"kubectl --kubeconfig .bindery/team-a.kubeconfig get consumers": {contains: []string{"alice", "True"}},
 	"kubectl --kubeconfig .bindery/team-a-cluster.kubeconfig -n analytics delete database orders": {
 		contains: []string{`database.db.example.com "orders" deleted`}},
