@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -200,6 +201,22 @@ func workspaceLister(fleetConfig *rest.Config, shards func() []string, scheme *r
 	}
 	mapper := meta.NewDefaultRESTMapper(nil)
 	mapper.Add(corev1alpha1.SchemeGroupVersion.WithKind("LogicalCluster"), meta.RESTScopeRoot)
+	var mu sync.Mutex
+	clients := map[string]client.Client{} // by shard URL
+	clientFor := func(url string) (client.Client, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if c, ok := clients[url]; ok {
+			return c, nil
+		}
+		shard := rest.CopyConfig(server)
+		shard.Host = url
+		c, err := client.New(kcpconfig.ForCluster(shard, "*"), client.Options{Scheme: scheme, Mapper: mapper})
+		if err == nil {
+			clients[url] = c
+		}
+		return c, err
+	}
 	return func(ctx context.Context) ([]multicluster.ClusterName, error) {
 		urls := shards()
 		if len(urls) == 0 {
@@ -207,9 +224,7 @@ func workspaceLister(fleetConfig *rest.Config, shards func() []string, scheme *r
 		}
 		var names []multicluster.ClusterName
 		for _, url := range urls {
-			shard := rest.CopyConfig(server)
-			shard.Host = url
-			c, err := client.New(kcpconfig.ForCluster(shard, "*"), client.Options{Scheme: scheme, Mapper: mapper})
+			c, err := clientFor(url)
 			if err != nil {
 				return nil, err
 			}
