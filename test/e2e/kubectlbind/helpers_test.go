@@ -3,13 +3,11 @@ package kubectlbind
 import (
 	"bytes"
 	"context"
-	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/retry"
@@ -129,40 +127,9 @@ func (e *env) setStatus(name string, change func(*bindv1alpha1.ServiceBinding)) 
 	}
 }
 
-// aggregate does for the ClusterRole name what kube-controller-manager's clusterrole-aggregation
-// controller does in a real cluster (envtest runs none): it sets the role's rules to those of
-// the ClusterRoles its aggregationRule selects, in name order.
-func (e *env) aggregate(name string) {
-	e.t.Helper()
-	role := &rbacv1.ClusterRole{}
-	if err := e.c.Get(e.ctx, client.ObjectKey{Name: name}, role); err != nil {
-		e.t.Fatalf("reading ClusterRole %s: %v", name, err)
-	}
-	if role.AggregationRule == nil {
-		e.t.Fatalf("ClusterRole %s has no aggregationRule", name)
-	}
-	var rules []rbacv1.PolicyRule
-	for _, sel := range role.AggregationRule.ClusterRoleSelectors {
-		selector, err := metav1.LabelSelectorAsSelector(&sel)
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		selected := &rbacv1.ClusterRoleList{}
-		if err := e.c.List(e.ctx, selected, client.MatchingLabelsSelector{Selector: selector}); err != nil {
-			e.t.Fatal(err)
-		}
-		sort.Slice(selected.Items, func(i, j int) bool { return selected.Items[i].Name < selected.Items[j].Name })
-		for _, r := range selected.Items {
-			if r.Name != name {
-				rules = append(rules, r.Rules...)
-			}
-		}
-	}
-	role.Rules = rules
-	if err := e.c.Update(e.ctx, role); err != nil {
-		e.t.Fatalf("aggregating ClusterRole %s: %v", name, err)
-	}
-}
+// aggregate fills the aggregated ClusterRole name as kube-controller-manager would (envtest
+// runs none).
+func (e *env) aggregate(name string) { framework.AggregateClusterRole(e.t, e.c, name) }
 
 // allowed asks the API server whether user may do what attrs say.
 func (e *env) allowed(user string, attrs authorizationv1.ResourceAttributes) bool {
