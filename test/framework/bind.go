@@ -15,6 +15,7 @@ import (
 	bindv1alpha1 "github.com/bindery-dev/bindery/apis/bind/v1alpha1"
 	"github.com/bindery-dev/bindery/pkg/bindclient"
 	"github.com/bindery-dev/bindery/pkg/bindprotocol"
+	"github.com/bindery-dev/bindery/pkg/consumers"
 	"github.com/bindery-dev/bindery/test/servers"
 )
 
@@ -112,4 +113,27 @@ func InstallCRDs(t testing.TB, cfg *rest.Config, paths ...string) {
 	if _, err := envtest.InstallCRDs(cfg, opts); err != nil {
 		t.Fatalf("installing the CRDs of %v into %s: %v", paths, cfg.Host, err)
 	}
+}
+
+// ProvisionBinding binds the Service for the consumer cluster as bindery-backend does for a
+// signed-in user, without the sign-in (benchmarks, which do not measure it): provisioner makes the
+// Consumer of a fixed identity and issues its one-hour credential. The answer is what the
+// backend returns for one bound resource; WriteBinding writes it into the consumer cluster.
+func ProvisionBinding(t testing.TB, provisioner *consumers.Provisioner, consumer ctrlclient.Client, service string) *bindprotocol.BindResponse {
+	t.Helper()
+	ctx := Context(t)
+	identity := bindv1alpha1.ConsumerIdentity{Issuer: "https://issuer.bench.invalid", Subject: "bench", Username: "oidc:bench"}
+	bound, resolved, err := provisioner.Bind(ctx, identity, bindv1alpha1.ConsumerCluster{ID: ClusterID(t, consumer)}, service)
+	if err != nil {
+		t.Fatalf("binding the Service: %v", err)
+	}
+	kubeconfig, _, err := provisioner.Credential(ctx, bound, time.Hour)
+	if err != nil {
+		t.Fatalf("issuing the credential: %v", err)
+	}
+	resources := resolved.BoundResources()
+	if len(resources) != 1 || len(resources[0].Consumer.Versions) == 0 {
+		t.Fatalf("the Service resolved to %+v, want one resource", resources)
+	}
+	return &bindprotocol.BindResponse{Consumer: bound.Name, Namespace: bound.Status.Namespace, Kubeconfig: kubeconfig, Resources: resources}
 }

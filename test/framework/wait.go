@@ -8,6 +8,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
 )
@@ -88,4 +89,19 @@ func HoldsFor(t testing.TB, d time.Duration, what string, cond Condition) {
 		case <-ticker.C:
 		}
 	}
+}
+
+// WaitReady waits until obj, read again with c, has a Ready condition of status True;
+// conditions returns obj's conditions.
+func WaitReady(t testing.TB, c ctrlclient.Client, obj ctrlclient.Object, conditions func() []metav1.Condition) {
+	t.Helper()
+	WaitFor(t, 2*time.Minute, fmt.Sprintf("%T %s to be Ready", obj, obj.GetName()), func(ctx context.Context) (bool, string, error) {
+		if err := c.Get(ctx, ctrlclient.ObjectKeyFromObject(obj), obj); err != nil {
+			return false, "", err
+		}
+		if ready := meta.FindStatusCondition(conditions(), "Ready"); ready != nil {
+			return ready.Status == metav1.ConditionTrue, ready.Reason + ": " + ready.Message, nil
+		}
+		return false, "no Ready condition", nil
+	})
 }

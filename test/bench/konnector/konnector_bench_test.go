@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 
+	"github.com/bindery-dev/bindery/test/bench/internal/measure"
 	"github.com/bindery-dev/bindery/test/framework"
 )
 
@@ -92,41 +93,39 @@ func run(b *testing.B, system string, start func(*phase) *target) result {
 	t := start(p)
 	b.Logf("%s: set up and warmed up in %s", system, time.Since(began).Round(100*time.Millisecond))
 	r := result{system: system}
-	idle := idleRates(p, t.procs)
+	idle := t.procs.IdleRates(p, idleWindow)
 
 	requestsBefore := map[string]map[string]float64{}
 	for role, cfg := range t.servers {
-		requestsBefore[role] = requestTotals(p, cfg)
+		requestsBefore[role] = measure.RequestTotals(p, cfg)
 	}
-	cpuBefore := t.procs.cpuTimes(p)
-	all := t.copies.await("db-", objects)
+	cpuBefore := t.procs.CPUTimes(p)
+	all := t.copies.Await("db-", objects)
 	first := time.Now()
 	createAll(p, t)
 	var last time.Time
 	select {
 	case last = <-all:
 	case <-time.After(30 * time.Minute):
-		p.Fatalf("%s: %d of %d copies on the provider after 30 minutes", system, t.copies.count("db-"), objects)
+		p.Fatalf("%s: %d of %d copies on the provider after 30 minutes", system, t.copies.Count("db-"), objects)
 	}
 	elapsed := last.Sub(first)
 	r.rate = objects / elapsed.Seconds()
-	cpuAfter := t.procs.cpuTimes(p)
-	r.cpu = map[string]time.Duration{}
+	cpuAfter := t.procs.CPUTimes(p)
+	r.cpu = measure.NetOfIdle(cpuBefore, cpuAfter, idle, elapsed)
 	var report strings.Builder
 	fmt.Fprintf(&report, "%s: %d objects in %s (%.1f objects/s)\n  CPU per object net of idle, ms (idle ms/s):", system, objects, elapsed.Round(time.Millisecond), r.rate)
 	for _, role := range slices.Sorted(maps.Keys(cpuAfter)) {
-		used := cpuAfter[role] - cpuBefore[role]
-		r.cpu[role] = max(used-time.Duration(idle[role]*elapsed.Seconds())*time.Millisecond, 0)
 		fmt.Fprintf(&report, " %s %.2f (%.0f),", role, r.cpuPerObject(role), idle[role])
 	}
 	for _, role := range []string{"provider", "consumer"} {
-		fmt.Fprintf(&report, "\n  requests per object served by the %s kube-apiserver:\n%s", role, perObject(requestsBefore[role], requestTotals(p, t.servers[role]), objects))
+		fmt.Fprintf(&report, "\n  requests per object served by the %s kube-apiserver:\n%s", role, measure.PerObject(requestsBefore[role], measure.RequestTotals(p, t.servers[role]), objects))
 	}
 	b.Log(report.String())
 
 	latencies := steadyLatencies(p, t)
-	r.p50, r.p99 = quantile(latencies, 0.50), quantile(latencies, 0.99)
-	b.Logf("%s: create -> copy at %d/s: p50 %.1f ms, p99 %.1f ms, max %.1f ms", system, steadyRate, r.p50, r.p99, quantile(latencies, 1))
+	r.p50, r.p99 = measure.Quantile(latencies, 0.50), measure.Quantile(latencies, 0.99)
+	b.Logf("%s: create -> copy at %d/s: p50 %.1f ms, p99 %.1f ms, max %.1f ms", system, steadyRate, r.p50, r.p99, measure.Quantile(latencies, 1))
 	if t.konnector != nil {
 		rss, err := t.konnector.PeakRSS()
 		if err != nil {
@@ -139,20 +138,6 @@ func run(b *testing.B, system string, start func(*phase) *target) result {
 
 // idleWindow is how long each pass watches its processes idle before the throughput phase.
 const idleWindow = 5 * time.Second
-
-// idleRates is each process's CPU time per second (in ms) while nothing is created, so that
-// the throughput phase's CPU can be counted net of it: a slow pass would otherwise charge its
-// objects with the servers' background work.
-func idleRates(p *phase, procs processes) map[string]float64 {
-	before := procs.cpuTimes(p)
-	time.Sleep(idleWindow)
-	after := procs.cpuTimes(p)
-	rates := make(map[string]float64, len(after))
-	for role := range after {
-		rates[role] = float64((after[role] - before[role]).Microseconds()) / 1000 / idleWindow.Seconds()
-	}
-	return rates
-}
 
 // creatorClient is the client every system's objects are created with: no client-side rate limit.
 func creatorClient(p *phase, cfg *rest.Config) *dynamic.DynamicClient {
@@ -193,7 +178,7 @@ func createAll(p *phase, t *target) {
 func steadyLatencies(p *phase, t *target) []float64 {
 	ctx := framework.Context(p)
 	resource := creatorClient(p, t.create).Resource(t.gvr).Namespace(consumerNamespace)
-	all := t.copies.await("lat-", steadyObjects)
+	all := t.copies.Await("lat-", steadyObjects)
 	created := make(map[string]time.Time, steadyObjects)
 	ticker := time.NewTicker(time.Second / steadyRate)
 	defer ticker.Stop()
@@ -208,11 +193,11 @@ func steadyLatencies(p *phase, t *target) []float64 {
 	select {
 	case <-all:
 	case <-time.After(10 * time.Minute):
-		p.Fatalf("%d of %d steady objects copied after 10 minutes", t.copies.count("lat-"), steadyObjects)
+		p.Fatalf("%d of %d steady objects copied after 10 minutes", t.copies.Count("lat-"), steadyObjects)
 	}
 	latencies := make([]float64, 0, steadyObjects)
 	for name, at := range created {
-		copied, _ := t.copies.seenAt(name)
+		copied, _ := t.copies.SeenAt(name)
 		latencies = append(latencies, float64(copied.Sub(at).Microseconds())/1000)
 	}
 	return latencies

@@ -15,7 +15,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -33,6 +32,7 @@ import (
 	"github.com/bindery-dev/bindery/pkg/consumers"
 	"github.com/bindery-dev/bindery/pkg/kcpconfig"
 	"github.com/bindery-dev/bindery/pkg/services"
+	"github.com/bindery-dev/bindery/test/bench/internal/measure"
 	"github.com/bindery-dev/bindery/test/framework"
 	"github.com/bindery-dev/bindery/test/servers"
 )
@@ -57,22 +57,22 @@ type target struct {
 	// as gvr (a Database API), in consumerNamespace.
 	create *rest.Config
 	gvr    schema.GroupVersionResource
-	copies *copyWatch
+	copies *measure.Copies
 	// servers are the clusters whose requests the pass counts, by role.
 	servers map[string]*rest.Config
 	// procs are the processes whose CPU time the pass measures; konnector is nil for raw.
-	procs     processes
+	procs     measure.Processes
 	konnector *framework.Process
 }
 
 // clusters starts a fresh provider and consumer cluster for one pass: the provider with the
 // Database CRD and providerCRDs, the consumer with consumerCRDs (absolute paths).
-func clusters(p *phase, providerCRDs, consumerCRDs []string) (provider, consumer *servers.Kube, procs processes) {
+func clusters(p *phase, providerCRDs, consumerCRDs []string) (provider, consumer *servers.Kube, procs measure.Processes) {
 	root, err := servers.RepoRoot()
 	if err != nil {
 		p.Fatal(err)
 	}
-	procs = processes{"benchmark": os.Getpid()}
+	procs = measure.Processes{"benchmark": os.Getpid()}
 	start := func(role string, crds []string) *servers.Kube {
 		kube, err := servers.StartKube(servers.KubeOptions{CRDPaths: crds})
 		if err != nil {
@@ -83,7 +83,7 @@ func clusters(p *phase, providerCRDs, consumerCRDs []string) (provider, consumer
 				p.Logf("stopping the %s cluster: %v", role, err)
 			}
 		})
-		serverProcesses(p, role, kube.Config(), procs)
+		measure.ServerProcesses(p, role, kube.Config(), procs)
 		return kube
 	}
 	provider = start("provider", append([]string{filepath.Join(root, databaseCRD)}, providerCRDs...))
@@ -99,7 +99,7 @@ func startRaw(p *phase) *target {
 	createNamespace(p, admin, consumerNamespace)
 	t := &target{
 		create: provider.Config(), gvr: databasesGVR,
-		copies:  watchCopies(p, provider.Config(), databasesGVR, consumerNamespace),
+		copies:  measure.WatchCopies(p, provider.Config(), databasesGVR, consumerNamespace, sourceName),
 		servers: map[string]*rest.Config{"provider": provider.Config(), "consumer": consumer.Config()},
 		procs:   procs,
 	}
@@ -116,7 +116,6 @@ func startBindery(p *phase) *target {
 		p.Fatal(err)
 	}
 	provider, consumer, procs := clusters(p, []string{filepath.Join(root, "deploy/crd")}, []string{filepath.Join(root, "deploy/crd")})
-	ctx := framework.Context(p)
 	admin := framework.NewClient(p, provider.Config())
 	runBackendControllers(p, provider.Config())
 
@@ -133,72 +132,25 @@ func startBindery(p *phase) *target {
 		Spec:       bindv1alpha1.ServiceSpec{Title: "Databases", PublishedResources: metav1.LabelSelector{MatchLabels: labels}},
 	}
 	mustCreate(p, admin, svc)
-	waitReady(p, admin, svc, func() []metav1.Condition { return svc.Status.Conditions })
+	framework.WaitReady(p, admin, svc, func() []metav1.Condition { return svc.Status.Conditions })
 
 	consumerClient := framework.NewClient(p, consumer.Config())
-	var kubeSystem corev1.Namespace
-	if err := consumerClient.Get(ctx, client.ObjectKey{Name: "kube-system"}, &kubeSystem); err != nil {
-		p.Fatal(err)
-	}
-	provisioner := &consumers.Provisioner{Client: admin, Config: provider.Config()}
-	identity := bindv1alpha1.ConsumerIdentity{Issuer: "https://issuer.bench.invalid", Subject: "bench", Username: "oidc:bench"}
-	bound, resolved, err := provisioner.Bind(ctx, identity, bindv1alpha1.ConsumerCluster{ID: string(kubeSystem.UID), Name: "bench"}, svc.Name)
-	if err != nil {
-		p.Fatalf("binding the Service: %v", err)
-	}
-	kubeconfig, _, err := provisioner.Credential(ctx, bound, time.Hour)
-	if err != nil {
-		p.Fatalf("issuing the credential: %v", err)
-	}
-	resources := resolved.BoundResources()
-	if len(resources) != 1 || len(resources[0].Consumer.Versions) == 0 {
-		p.Fatalf("the Service resolved to %+v, want one resource", resources)
-	}
-	received := resources[0].Consumer
-
-	// What kubectl bindery bind writes into the consumer cluster.
-	createNamespace(p, consumerClient, "bindery-system")
-	mustCreate(p, consumerClient, &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "bindery-system", Name: "databases-credential"},
-		Data:       map[string][]byte{bindv1alpha1.CredentialKubeconfigKey: kubeconfig},
-	})
-	binding := &bindv1alpha1.ServiceBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: "databases"},
-		Spec: bindv1alpha1.ServiceBindingSpec{
-			Backend: "https://backend.bench.invalid", Service: svc.Name, Consumer: bound.Name, ProviderNamespace: bound.Status.Namespace,
-			CredentialSecret: bindv1alpha1.SecretReference{Namespace: "bindery-system", Name: "databases-credential"},
-		},
-	}
-	mustCreate(p, consumerClient, binding)
-	konnector := framework.StartProcess(p, "bindery-konnector", framework.Binary(p, "./cmd/bindery-konnector"),
-		"--kubeconfig", framework.WriteKubeconfig(p, "consumer", consumer.Config()), "--namespace", "bindery-system",
-		"--leader-elect=false", "--metrics-bind-address", "0", "--health-probe-bind-address", "0")
+	bound := framework.ProvisionBinding(p, &consumers.Provisioner{Client: admin, Config: provider.Config()}, consumerClient, svc.Name)
+	received := bound.Resources[0].Consumer
+	binding := framework.WriteBinding(p, consumerClient, "https://backend.bench.invalid", svc.Name, bound, "")
+	konnector := framework.StartKonnector(p, consumer.Config())
 	procs["konnector"] = konnector.Pid()
-	waitReady(p, consumerClient, binding, func() []metav1.Condition { return binding.Status.Conditions })
+	framework.WaitReady(p, consumerClient, binding, func() []metav1.Condition { return binding.Status.Conditions })
 
 	createNamespace(p, consumerClient, consumerNamespace)
 	t := &target{
 		create: consumer.Config(), gvr: schema.GroupVersionResource{Group: received.Group, Version: received.Versions[0], Resource: received.Resource},
-		copies:  watchCopies(p, provider.Config(), databasesGVR, bound.Status.Namespace),
+		copies:  measure.WatchCopies(p, provider.Config(), databasesGVR, bound.Namespace, sourceName),
 		servers: map[string]*rest.Config{"provider": provider.Config(), "consumer": consumer.Config()},
 		procs:   procs, konnector: konnector,
 	}
 	warmUp(p, t)
 	return t
-}
-
-// waitReady waits until obj, read again with c, has a Ready condition of status True.
-func waitReady(p *phase, c client.Client, obj client.Object, conditions func() []metav1.Condition) {
-	what := fmt.Sprintf("%T %s to be Ready", obj, obj.GetName())
-	framework.WaitFor(p, 2*time.Minute, what, func(ctx context.Context) (bool, string, error) {
-		if err := c.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
-			return false, "", err
-		}
-		if ready := meta.FindStatusCondition(conditions(), "Ready"); ready != nil {
-			return ready.Status == metav1.ConditionTrue, ready.Reason + ": " + ready.Message, nil
-		}
-		return false, "no Ready condition", nil
-	})
 }
 
 // runBackendControllers runs bindery-backend's Service and Consumer reconcilers (which write the
@@ -345,7 +297,7 @@ func (kb kubeBind) start(p *phase) *target {
 	createNamespace(p, consumerClient, consumerNamespace)
 	t := &target{
 		create: consumer.Config(), gvr: databasesGVR,
-		copies:  watchCopies(p, provider.Config(), databasesGVR, serviceNamespace),
+		copies:  measure.WatchCopies(p, provider.Config(), databasesGVR, serviceNamespace, sourceName),
 		servers: map[string]*rest.Config{"provider": provider.Config(), "consumer": consumer.Config()},
 		procs:   procs, konnector: konnector,
 	}
@@ -427,7 +379,7 @@ func freeAddress(p *phase) string {
 func warmUp(p *phase, t *target) {
 	framework.CreateWhenServed(p, framework.NewClient(p, t.create), database(t.gvr, "warmup"))
 	select {
-	case <-t.copies.await("warmup", 1):
+	case <-t.copies.Await("warmup", 1):
 	case <-time.After(3 * time.Minute):
 		p.Fatal("the warm-up object's copy did not appear on the provider within 3 minutes")
 	}
