@@ -92,7 +92,7 @@ func readyCondition(consumer *bindv1alpha1.Consumer, bound boundServices) metav1
 	switch {
 	case len(bound.missing) > 0:
 		return condition(consumer, metav1.ConditionFalse, bindv1alpha1.ConsumerReasonServiceNotFound, fmt.Sprintf(
-			"bound Service %s not found, so its resources are not in the Role of namespace %s; bind it again once it exists, or unbind it",
+			"bound Service %s not found, so its resources are not in the Role of namespace %s and its BoundAPIs are deleted (the konnector stops and releases the objects; their copies stay); bind it again once it exists, or unbind it",
 			strings.Join(bound.missing, ", "), namespace))
 	case len(bound.problems) > 0:
 		return condition(consumer, metav1.ConditionFalse, bindv1alpha1.ConsumerReasonServiceNotReady, fmt.Sprintf(

@@ -18,7 +18,10 @@ import (
 // publishAPIs writes one BoundAPI per bound PublishedResource into the Consumer's namespace, for
 // its konnector to read, and deletes those of PublishedResources no longer bound. A Service that
 // does not resolve right now keeps the BoundAPIs it had: the konnector goes on with the last good
-// configuration until the provider has fixed it.
+// configuration until the provider has fixed it. A Service that is gone (the provider withdrew
+// it) loses its BoundAPIs: that is how its konnector learns to stop and release the consumer's
+// objects, instead of syncing on against a Role that no longer has the resources. Nothing else
+// is deleted: the copies in the namespace stay, and so does what the provider runs for them.
 func (a access) publishAPIs(ctx context.Context, consumer *bindv1alpha1.Consumer, bound boundServices) error {
 	namespace := NamespaceName(consumer.Name)
 	keep := sets.New[string]()
@@ -37,7 +40,7 @@ func (a access) publishAPIs(ctx context.Context, consumer *bindv1alpha1.Consumer
 			}
 		}
 	}
-	unresolved := sets.New(bound.missing...)
+	unresolved := sets.New[string]()
 	for _, p := range bound.problems {
 		unresolved.Insert(p.Service)
 	}

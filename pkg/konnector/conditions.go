@@ -81,6 +81,8 @@ func schemaCondition(b *bindv1alpha1.ServiceBinding, results []schemaResult) met
 		}
 	}
 	switch {
+	case len(results) == 0 && withdrawn(b):
+		cond.Reason, cond.Message = bindv1alpha1.BindingReasonServiceWithdrawn, withdrawnMessage(b)
 	case len(results) == 0:
 		cond.Reason = ReasonSchemaPending
 		cond.Message = fmt.Sprintf("the provider publishes no API of Service %s in namespace %s yet", b.Spec.Service, b.Spec.ProviderNamespace)
@@ -96,6 +98,25 @@ func schemaCondition(b *bindv1alpha1.ServiceBinding, results []schemaResult) met
 		cond.Message = "installed as the provider publishes them: " + strings.Join(installed, ", ")
 	}
 	return cond
+}
+
+// withdrawn says whether the provider withdrew the binding's Service, given that it publishes
+// none of its APIs: the binding received some before (they are still listed, until released),
+// or said so already. A binding that never received an API is still waiting for them.
+func withdrawn(b *bindv1alpha1.ServiceBinding) bool {
+	if len(b.Status.Resources) > 0 {
+		return true
+	}
+	cond := findCondition(b.Status.Conditions, bindv1alpha1.BindingConditionSchemaInSync)
+	return cond != nil && cond.Reason == bindv1alpha1.BindingReasonServiceWithdrawn
+}
+
+// withdrawnMessage tells the user what a withdrawn Service means for their objects.
+func withdrawnMessage(b *bindv1alpha1.ServiceBinding) string {
+	return fmt.Sprintf("the provider withdrew Service %s: it publishes none of its APIs in namespace %s any more. "+
+		"The sync stopped and your objects were released: they stay in this cluster, and their copies on the provider stay "+
+		"until the provider removes them. If the provider offers the Service again, the sync resumes; otherwise "+
+		"kubectl bindery unbind %s --objects=keep|delete", b.Spec.Service, b.Spec.ProviderNamespace, b.Name)
 }
 
 // syncedCondition is the Synced condition for the units of the received APIs; waiting lists the

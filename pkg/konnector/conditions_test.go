@@ -80,6 +80,28 @@ func TestSchemaCondition(t *testing.T) {
 	}
 }
 
+// A binding that received APIs and finds none of its Service's any more says the Service was
+// withdrawn, and goes on saying so once the APIs are released; one that never received any waits.
+func TestSchemaConditionOfAWithdrawnService(t *testing.T) {
+	b := testBinding()
+	if cond := schemaCondition(b, nil); cond.Reason != ReasonSchemaPending {
+		t.Errorf("never received anything: %s, want %s", cond.Reason, ReasonSchemaPending)
+	}
+	b.Status.Resources = []bindv1alpha1.ReceivedResource{{CRD: "databases.example.com"}}
+	cond := schemaCondition(b, nil)
+	if cond.Status != metav1.ConditionFalse || cond.Reason != bindv1alpha1.BindingReasonServiceWithdrawn ||
+		!strings.Contains(cond.Message, "withdrew Service databases") || !strings.Contains(cond.Message, "kubectl bindery unbind databases") {
+		t.Errorf("received before: %s %s %q, want False %s naming the Service and unbind", cond.Status, cond.Reason, cond.Message, bindv1alpha1.BindingReasonServiceWithdrawn)
+	}
+	b.Status.Resources, b.Status.Conditions = nil, []metav1.Condition{cond}
+	if again := schemaCondition(b, nil); again.Reason != bindv1alpha1.BindingReasonServiceWithdrawn {
+		t.Errorf("released, said withdrawn before: %s, want %s", again.Reason, bindv1alpha1.BindingReasonServiceWithdrawn)
+	}
+	if back := schemaCondition(b, []schemaResult{{crd: installed("databases.example.com", true)}}); back.Reason != bindv1alpha1.BindingReasonSchemaInstalled {
+		t.Errorf("offered again: %s, want %s", back.Reason, bindv1alpha1.BindingReasonSchemaInstalled)
+	}
+}
+
 func kinds(source, destination string) syncengine.Kinds {
 	return syncengine.Kinds{
 		Source:      schema.GroupVersionKind{Group: "example.com", Version: "v1", Kind: source},

@@ -101,7 +101,11 @@ func (r *Reconciler) syncUnits(ctx context.Context, p *pass, conn *connection, a
 		p.after(st.retryIn)
 	}
 	conn.units.retain(keep)
-	p.set(syncedCondition(b, statuses, waiting))
+	if sc := findCondition(p.status.Conditions, bindv1alpha1.BindingConditionSchemaInSync); sc != nil && sc.Reason == bindv1alpha1.BindingReasonServiceWithdrawn {
+		p.set(notSyncing(b, bindv1alpha1.BindingReasonServiceWithdrawn, "the provider withdrew Service "+b.Spec.Service))
+	} else {
+		p.set(syncedCondition(b, statuses, waiting))
+	}
 	return r.updateResources(ctx, p, results)
 }
 

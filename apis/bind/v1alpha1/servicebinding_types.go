@@ -114,6 +114,10 @@ const (
 	BindingReasonSyncRunning         = "SyncRunning"
 	BindingReasonSyncFailed          = "SyncFailed"
 	BindingReasonReady               = "Ready"
+	// BindingReasonServiceWithdrawn: the provider deleted the bound Service, so it publishes
+	// none of its APIs any more; the sync stopped and the consumer's objects were released
+	// (they stay, and so do their copies on the provider).
+	BindingReasonServiceWithdrawn = "ServiceWithdrawn"
 )
 
 // CredentialKubeconfigKey is the key of ServiceBindingSpec.CredentialSecret holding the kubeconfig.

@@ -102,7 +102,8 @@ func (e *env) waitForRules(namespace string, want []rbacv1.PolicyRule) {
 }
 
 // TestDeletedServiceIsTakenOutOfTheRole: a bound Service that is deleted leaves its Consumers
-// with a Role for nothing but the konnector's own token and Lease, and Ready False.
+// with a Role for nothing but the konnector's own token and Lease, and Ready False; its BoundAPIs
+// are deleted, which tells the konnector to stop (test/e2e/resell: ServiceWithdrawn).
 func TestDeletedServiceIsTakenOutOfTheRole(t *testing.T) {
 	startControllers(t)
 	e := newEnv(t)
@@ -116,4 +117,11 @@ func TestDeletedServiceIsTakenOutOfTheRole(t *testing.T) {
 		t.Errorf("Ready message %q does not name Service %s", ready.Message, svc.Name)
 	}
 	e.waitForRules(consumer.Status.Namespace, consumers.Rules(nil))
+	framework.WaitFor(t, 30*time.Second, "the BoundAPIs of the deleted Service to go", func(ctx context.Context) (bool, string, error) {
+		var apis bindv1alpha1.BoundAPIList
+		if err := e.admin.List(ctx, &apis, client.InNamespace(consumer.Status.Namespace)); err != nil {
+			return false, "", err
+		}
+		return len(apis.Items) == 0, fmt.Sprintf("%d BoundAPIs", len(apis.Items)), nil
+	})
 }

@@ -26,6 +26,8 @@ func TestResell(t *testing.T) {
 	t.Run("ALearnsNothingOfTheEndConsumer", func(t *testing.T) { testNamesOnA(t, ch) })
 	t.Run("QuotaOnAReseller", func(t *testing.T) { testQuotaOnAReseller(t, ch) })
 	t.Run("ResellerKonnectorKilledDuringABatch", func(t *testing.T) { testResellerKonnectorKilled(t, ch) })
+	// Last: B1's Service is gone for all of B1's consumers while it runs.
+	t.Run("ServiceWithdrawn", func(t *testing.T) { testServiceWithdrawn(t, ch) })
 }
 
 // order is a Database ordered by one end consumer, and where it travels.

@@ -156,8 +156,9 @@ func waitPlaced(t *testing.T, c client.Client, obj *unstructured.Unstructured, s
 	return cond
 }
 
-// waitEvent waits for an event of the type and reason on the object.
-func waitEvent(t *testing.T, c client.Client, obj *unstructured.Unstructured, eventType, reason string) {
+// waitEvent waits for an event of the type and reason on the object (of a cluster-scoped one in
+// any namespace).
+func waitEvent(t *testing.T, c client.Client, obj client.Object, eventType, reason string) {
 	t.Helper()
 	framework.WaitFor(t, time.Minute, fmt.Sprintf("a %s event %s on %s/%s", eventType, reason, obj.GetNamespace(), obj.GetName()), func(ctx context.Context) (bool, string, error) {
 		var events corev1.EventList
