@@ -13,24 +13,22 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	syncagentv1alpha1 "github.com/bindery-dev/bindery/apis/syncagent/v1alpha1"
 	"github.com/bindery-dev/bindery/pkg/syncengine"
+	"github.com/bindery-dev/bindery/test/bench/internal/agentfixture"
 	"github.com/bindery-dev/bindery/test/framework"
 	"github.com/bindery-dev/bindery/test/servers"
 )
 
 const (
-	internalGroup  = "internal.bench.example.com"
-	publishedGroup = "bench.example.com"
+	internalGroup  = agentfixture.InternalGroup
+	publishedGroup = agentfixture.PublishedGroup
 	workspaces     = 10
 	objects        = 1000 // created across the workspaces, for throughput
 	steadyRate     = 20   // objects per second, for latency
@@ -57,7 +55,7 @@ func benchmarkSync(b *testing.B, agentArgs ...string) {
 	ctx := framework.Context(b)
 	kube := framework.StartKube(b, "deploy/crd")
 	provider := framework.NewClient(b, kube.Config())
-	if err := provider.Create(ctx, benchCRD()); err != nil {
+	if err := provider.Create(ctx, agentfixture.CRD()); err != nil {
 		b.Fatal(err)
 	}
 	providerWS := framework.NewWorkspace(b, "bench-provider")
@@ -68,10 +66,10 @@ func benchmarkSync(b *testing.B, agentArgs ...string) {
 		"--leader-elect=false", "--metrics-bind-address", "0", "--health-probe-bind-address", "0",
 	}, agentArgs...)
 	agent := framework.StartProcess(b, "agent", framework.Binary(b, "./cmd/bindery-syncagent"), args...)
-	if err := provider.Create(ctx, publishedResource()); err != nil {
+	if err := provider.Create(ctx, agentfixture.PublishedResource()); err != nil {
 		b.Fatal(err)
 	}
-	waitForSynced(b, provider)
+	agentfixture.WaitForSynced(b, provider, time.Minute)
 	seen := watchCopies(b, kube)
 
 	rawClients := rawWorkspaces(b)
@@ -82,7 +80,7 @@ func benchmarkSync(b *testing.B, agentArgs ...string) {
 		framework.Bind(b, ws, providerWS.Path, "bench",
 			framework.Claim("", "events", "create", "patch", "update"),
 			framework.Claim("", "namespaces", "create", "get", "list", "watch"))
-		framework.CreateWhenServed(b, ws.Client, benchObject(publishedGroup, "Database", "warm-up"))
+		framework.CreateWhenServed(b, ws.Client, agentfixture.Object(publishedGroup, "Database", "warm-up"))
 		consumers[i], syncClients[i] = ws, ws.Client
 	}
 	ready := countReady(b, consumers)
@@ -145,57 +143,6 @@ func perObject(cpu time.Duration) float64 {
 	return float64(cpu.Microseconds()) / 1000 / objects
 }
 
-// benchCRD is the provider's CRD, with a status subresource.
-func benchCRD() *apiextensionsv1.CustomResourceDefinition {
-	preserve := true
-	return &apiextensionsv1.CustomResourceDefinition{
-		ObjectMeta: metav1.ObjectMeta{Name: "postgresclusters." + internalGroup},
-		Spec: apiextensionsv1.CustomResourceDefinitionSpec{
-			Group: internalGroup,
-			Names: apiextensionsv1.CustomResourceDefinitionNames{Plural: "postgresclusters", Singular: "postgrescluster", Kind: "PostgresCluster", ListKind: "PostgresClusterList"},
-			Scope: apiextensionsv1.NamespaceScoped,
-			Versions: []apiextensionsv1.CustomResourceDefinitionVersion{{
-				Name: "v1", Served: true, Storage: true,
-				Schema:       &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: &apiextensionsv1.JSONSchemaProps{Type: "object", XPreserveUnknownFields: &preserve}},
-				Subresources: &apiextensionsv1.CustomResourceSubresources{Status: &apiextensionsv1.CustomResourceSubresourceStatus{}},
-			}},
-		},
-	}
-}
-
-func publishedResource() *syncagentv1alpha1.PublishedResource {
-	return &syncagentv1alpha1.PublishedResource{
-		ObjectMeta: metav1.ObjectMeta{Name: "bench"},
-		Spec: syncagentv1alpha1.PublishedResourceSpec{
-			Resource:   syncagentv1alpha1.SourceResource{APIGroup: internalGroup, Kind: "PostgresCluster"},
-			Projection: &syncagentv1alpha1.Projection{Group: publishedGroup, Kind: "Database"},
-		},
-	}
-}
-
-func benchObject(group, kind, name string) *unstructured.Unstructured {
-	return &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": group + "/v1", "kind": kind,
-		"metadata": map[string]any{"name": name, "namespace": "default"},
-		"spec":     map[string]any{"size": "small"},
-	}}
-}
-
-func waitForSynced(b *testing.B, c client.Client) {
-	framework.WaitFor(b, time.Minute, "the PublishedResource to sync", func(ctx context.Context) (bool, string, error) {
-		pr := &syncagentv1alpha1.PublishedResource{}
-		if err := c.Get(ctx, client.ObjectKey{Name: "bench"}, pr); err != nil {
-			return false, "", err
-		}
-		for _, cond := range pr.Status.Conditions {
-			if cond.Type == syncagentv1alpha1.ConditionSynced && cond.Status == metav1.ConditionTrue {
-				return true, "", nil
-			}
-		}
-		return false, "not synced", nil
-	})
-}
-
 // rawWorkspaces binds a plain Widget export (no agent) into 10 workspaces.
 func rawWorkspaces(b *testing.B) []client.Client {
 	group := framework.WidgetGVR("raw.bench.example.com").Group
@@ -220,7 +167,7 @@ func createAll(b *testing.B, clients []client.Client, prefix, group, kind string
 	for _, c := range clients {
 		wg.Go(func() {
 			for i := range objects / len(clients) {
-				if err := c.Create(context.Background(), benchObject(group, kind, fmt.Sprintf("%s-%04d", prefix, i))); err != nil {
+				if err := c.Create(context.Background(), agentfixture.Object(group, kind, fmt.Sprintf("%s-%04d", prefix, i))); err != nil {
 					errs <- err
 					return
 				}
@@ -374,7 +321,7 @@ func steadyLatencies(b *testing.B, consumers []*framework.Workspace, seen *first
 		<-ticker.C
 		ws := consumers[i%len(consumers)]
 		name := fmt.Sprintf("steady-%04d", i)
-		if err := ws.Client.Create(ctx, benchObject(publishedGroup, "Database", name)); err != nil {
+		if err := ws.Client.Create(ctx, agentfixture.Object(publishedGroup, "Database", name)); err != nil {
 			b.Fatal(err)
 		}
 		created[syncengine.Source{Cluster: ws.Cluster.String(), Namespace: "default", Name: name}.Hash()] = time.Now()
