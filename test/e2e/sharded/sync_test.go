@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kcp-dev/logicalcluster/v3"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -86,7 +85,9 @@ func TestSyncAcrossShards(t *testing.T) {
 	}
 
 	t.Log("the manager, watching all shards, counts both consumers")
-	catalogPath := logicalcluster.NewPath("root").Join(framework.UniqueName("catalog"))
+	// The catalog lives on the root shard, so that it can be read while shard-1 is paused (the
+	// manager would create it wherever kcp schedules it).
+	catalogPath := framework.NewWorkspace(t, "catalog", framework.OnShard(servers.RootShard)).Path
 	health := freeAddress(t)
 	managerOpts := manager.Options{
 		Config: kcp.AdminConfig(), FleetConfig: kcp.Shard(servers.RootShard).AdminConfig(), CatalogWorkspace: catalogPath,
@@ -206,8 +207,11 @@ func waitForCondition(t *testing.T, c client.Client, conditionType string, statu
 
 func consumersOf(t *testing.T, c client.Client, name string) int32 {
 	t.Helper()
+	// Bounded: a request to a paused shard is never answered.
+	ctx, cancel := context.WithTimeout(framework.Context(t), 30*time.Second)
+	defer cancel()
 	entry := &catalogv1alpha1.CatalogEntry{}
-	if err := c.Get(framework.Context(t), client.ObjectKey{Name: name}, entry); err != nil {
+	if err := c.Get(ctx, client.ObjectKey{Name: name}, entry); err != nil {
 		t.Fatal(err)
 	}
 	return entry.Status.Consumers
